@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from .scope import Perm, grants
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The areas of the workbench this user may enter, for the top navigation."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    g = grants(user)
+    items: list[tuple[str, str, str]] = []
+    if g.any(Perm.REPORT_VIEW) or g.any(Perm.ROSTER_VIEW):
+        items.append(("dashboard", "工作台", reverse("dashboard")))
+    if g.any(Perm.ROSTER_VIEW):
+        items.append(("members", "会员", reverse("members:list")))
+    if g.any(Perm.ORG_VIEW):
+        items.append(("org", "组织", reverse("org:list")))
+    if g.any(Perm.USERS_MANAGE):
+        items.append(("users", "用户与角色", reverse("org:users")))
+    if g.any(Perm.REPORT_VIEW):
+        items.append(("reports", "工作报告", reverse("reports:figures")))
+    if g.any(Perm.AUDIT_VIEW):
+        items.append(("audit", "操作日志", reverse("common:audit")))
+    items.append(("me", "我的", reverse("members:me")))
+    return {"nav": items, "grants": g}

@@ -1,0 +1,65 @@
+"""The contract between the apps and ``reports``: a period and the facts computed over it.
+
+Each app may have a ``report.py`` with a function ``facts(*, union, period)`` that
+returns its :class:`Fact` list for ``union``'s whole subtree. ``reports`` finds these
+modules the way the admin finds ``admin.py``; an app never imports ``reports``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed date range: a calendar year, a school year or a union's term (届)."""
+
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"结束日期 {self.end} 早于开始日期 {self.start}。")
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+
+Number = int | Decimal | None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One figure of the work report, traceable to the records that yield it.
+
+    ``key`` is stable (``members.joined``); ``source`` is the URL of the filtered list
+    of those records; ``value`` is ``None`` when it cannot be computed (the note says why).
+    """
+
+    key: str
+    label: str
+    value: Number
+    unit: str
+    source: str
+    note: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        value: object = self.value
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        data: dict[str, object] = {
+            "key": self.key,
+            "label": self.label,
+            "value": value,
+            "unit": self.unit,
+            "source": self.source,
+        }
+        if self.note:
+            data["note"] = self.note
+        return data

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponse
+
+from gonghui.org.models import Union, subtree_q
+
+from .models import AuditAction, AuditEntry
+from .scope import Perm, get_visible_or_404, grants, visible
+from .web import AuthedRequest, paginate, render_page
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class AuditFilterForm(forms.Form):
+    q = forms.CharField(
+        label="搜索",
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "对象、摘要或操作人", "type": "search"}),
+    )
+    action = forms.ChoiceField(
+        label="操作", required=False, choices=[("", "全部"), *AuditAction.choices]
+    )
+    start = forms.DateField(label="起", required=False, widget=DATE)
+    end = forms.DateField(label="止", required=False, widget=DATE)
+    union = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+def audit_log(request: AuthedRequest) -> HttpResponse:
+    """The searchable audit log of the part of the tree the viewer chairs."""
+    if not grants(request.user).any(Perm.AUDIT_VIEW):
+        raise PermissionDenied("只有主席可以查看操作日志。")
+    form = AuditFilterForm(request.GET or None)
+    qs = visible(AuditEntry.objects.all(), request.user, Perm.AUDIT_VIEW)
+    root = None
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            text = data["q"].strip()
+            qs = qs.filter(
+                Q(summary__icontains=text)
+                | Q(object_repr__icontains=text)
+                | Q(actor_name__icontains=text)
+            )
+        if data["action"]:
+            qs = qs.filter(action=data["action"])
+        if data["start"]:
+            qs = qs.filter(at__date__gte=data["start"])
+        if data["end"]:
+            qs = qs.filter(at__date__lt=data["end"] + dt.timedelta(days=1))
+        if data["union"]:
+            root = get_visible_or_404(
+                Union.objects.all(), request.user, Perm.AUDIT_VIEW, via="", pk=data["union"]
+            )
+            qs = qs.filter(subtree_q(root.path, "union__path"))
+    page = paginate(request, qs.select_related("union", "content_type"), 50)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render_page(
+        request,
+        "common/audit.html",
+        {"form": form, "page": page, "root": root, "query": query.urlencode()},
+        "common/partials/audit_rows.html",
+    )

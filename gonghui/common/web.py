@@ -1,0 +1,49 @@
+"""Small helpers for thin views."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
+
+if TYPE_CHECKING:
+    from gonghui.org.models import User
+
+
+class AuthedRequest(HttpRequest):
+    """A request behind the login (``LoginRequiredMiddleware``): ``user`` is a ``User``."""
+
+    user: User
+    htmx: HtmxDetails
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """One view, two templates: the fragment when htmx asks for it, else the full page."""
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    use = partial if partial and htmx and not htmx.boosted else template
+    return render(request, use, context, status=status)
+
+
+def add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Show a service's errors on the form, next to the field each one names."""
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.message_dict.items():
+            form.add_error(key if key in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int) -> Page:
+    return Paginator(qs, per_page).get_page(request.GET.get("page"))

@@ -1,0 +1,239 @@
+"""Demo data for the roster: about 600 teachers and staff with a year of changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+from typing import Any
+
+from gonghui.common.validators import with_check_digit
+from gonghui.org.choices import Role
+from gonghui.org.models import Union
+from gonghui.org.services import user_create
+
+from .choices import ChangeKind, EmploymentType
+from .models import Member
+from .services import member_change, member_create, member_link_user
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤"
+)
+COMPOUND_SURNAMES = ["欧阳", "司马", "上官", "诸葛"]
+MALE = "伟强磊军洋勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欢阳建国志国庆文斌海峰晨"
+FEMALE = "芳娜敏静丽艳娟霞燕玲桂丹萍红婷雪琳晶妍茜月莉颖倩琴云洁梅凤慧璐瑶怡蕾佳欣悦蓉薇"
+SUBJECT_TITLES = ["教师", "教师", "教师", "教师", "班主任", "班主任", "教研组长", "备课组长"]
+ADMIN_TITLES = [
+    "办公室主任",
+    "教务员",
+    "会计",
+    "出纳",
+    "校医",
+    "图书管理员",
+    "信息技术员",
+    "副校长",
+    "德育主任",
+]
+SUPPORT = [
+    ("保安", EmploymentType.DISPATCHED),
+    ("保洁员", EmploymentType.TEMPORARY),
+    ("食堂职工", EmploymentType.CONTRACT),
+    ("宿管员", EmploymentType.DISPATCHED),
+    ("水电工", EmploymentType.CONTRACT),
+]
+OTHER_UNIONS = [
+    "滨江区第三中学工会",
+    "西湖区实验中学工会",
+    "萧山区第五高级中学工会",
+    "上城区教育发展中心工会",
+    "拱墅区文澜小学工会",
+]
+REGIONS = [
+    "330108",
+    "330106",
+    "330102",
+    "330109",
+    "330110",
+    "330122",
+    "330381",
+    "341602",
+    "362430",
+    "430521",
+    "410102",
+]
+
+# How many members each group gets (about 600 in all).
+SIZES = [
+    22,
+    23,
+    21,
+    25,
+    24,
+    21,
+    23,
+    20,
+    19,
+    13,
+    15,  # 第一中学 (11 groups)
+    32,
+    31,
+    30,
+    28,
+    27,
+    32,
+    26,  # 第二中学 (7 groups)
+    35,
+    34,
+    29,
+    37,
+    26,
+]  # 实验小学 (5 groups)
+
+
+def _name(rng: random.Random, gender: str) -> str:
+    surname = rng.choice(COMPOUND_SURNAMES) if rng.random() < 0.01 else rng.choice(SURNAMES)
+    chars = MALE if gender == "M" else FEMALE
+    given = rng.choice(chars) + (rng.choice(chars) if rng.random() < 0.7 else "")
+    return surname + given
+
+
+def _date_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
+    return start + dt.timedelta(days=rng.randint(0, max((end - start).days, 0)))
+
+
+def build(ctx: dict[str, Any]) -> None:
+    rng = random.Random(2024)
+    today = dt.date.today()
+    year_ago = today - dt.timedelta(days=365)
+    groups: list[Union] = ctx["groups"]
+    used_ids: set[str] = set()
+    used_phones: set[str] = set()
+    serial = 0
+    members: list[Member] = []
+    newcomers = 0
+
+    for group, size in zip(groups, SIZES, strict=True):
+        dept = group.name
+        for _ in range(size):
+            serial += 1
+            gender = "F" if rng.random() < 0.62 else "M"
+            birth = _date_between(rng, dt.date(1966, 1, 1), dt.date(2001, 12, 31))
+            while True:
+                seq = rng.randint(0, 499) * 2 + (1 if gender == "M" else 0)
+                first17 = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{seq:03d}"
+                number = with_check_digit(first17)
+                if number not in used_ids:
+                    used_ids.add(number)
+                    break
+            while True:
+                phone = (
+                    rng.choice(
+                        ["138", "139", "137", "150", "151", "158", "186", "189", "177", "135"]
+                    )
+                    + f"{rng.randint(0, 99999999):08d}"
+                )
+                if phone not in used_phones:
+                    used_phones.add(phone)
+                    break
+            work_start = max(
+                birth.replace(year=birth.year + 22)
+                if not (birth.month == 2 and birth.day == 29)
+                else dt.date(birth.year + 22, 3, 1),
+                dt.date(1988, 8, 1),
+            )
+            work_start = min(work_start, today - dt.timedelta(days=400))
+            employment = EmploymentType.STAFF
+            title = rng.choice(SUBJECT_TITLES)
+            education = rng.choices(["硕士研究生", "大学本科", "大学专科"], [25, 68, 7])[0]
+            if "行政" in dept or "后勤" in dept:
+                if rng.random() < 0.45:
+                    title, employment = rng.choice(SUPPORT)
+                    education = rng.choices(
+                        ["高中", "中专/中技", "初中及以下", "大学专科"], [40, 25, 20, 15]
+                    )[0]
+                else:
+                    title = rng.choice(ADMIN_TITLES)
+            elif rng.random() < 0.08:
+                employment = EmploymentType.CONTRACT
+            elif birth.year < 1966 + 1 and rng.random() < 0.5:
+                employment = EmploymentType.REHIRED
+            # Roughly one in twenty joined in the last year (new teachers each September).
+            is_new = rng.random() < 0.3 if birth.year >= 1996 else rng.random() < 0.015
+            join_kind = ChangeKind.JOIN
+            other_org = ""
+            if is_new:
+                join_date = _date_between(
+                    rng, year_ago + dt.timedelta(days=20), today - dt.timedelta(days=5)
+                )
+                work_start = join_date - dt.timedelta(days=rng.randint(5, 40))
+                if rng.random() < 0.3:
+                    join_kind, other_org = ChangeKind.TRANSFER_IN, rng.choice(OTHER_UNIONS)
+                newcomers += 1
+            else:
+                join_date = _date_between(
+                    rng, work_start + dt.timedelta(days=30), year_ago - dt.timedelta(days=1)
+                )
+            member = member_create(
+                actor=None,
+                union=group,
+                join_kind=join_kind,
+                other_org=other_org,
+                name=_name(rng, gender),
+                id_number=number,
+                phone=phone,
+                employee_no=f"{groups.index(group) // 8 + 1}{serial:04d}",
+                department=dept,
+                job_title=title,
+                employment_type=employment,
+                ethnicity=rng.choices(
+                    ["汉族", "回族", "满族", "蒙古族", "畲族", "土家族"], [93, 2, 2, 1, 1, 1]
+                )[0],
+                political_status=rng.choices(
+                    ["中共党员", "群众", "共青团员", "民盟盟员", "九三学社社员", "中共预备党员"],
+                    [36, 48, 8, 3, 2, 3],
+                )[0],
+                education=education,
+                work_start_date=work_start,
+                join_date=join_date,
+                monthly_wage=Decimal(rng.randrange(4200, 14500, 10)),
+            )
+            members.append(member)
+
+    # A year of changes among those who were there before.
+    veterans = [m for m in members if m.join_date and m.join_date < year_ago]
+    rng.shuffle(veterans)
+    older = sorted(veterans[:80], key=lambda m: m.birth_date or today)
+    plan = (
+        [(m, ChangeKind.RETIRE, "光荣退休，保留会籍") for m in older[:7]]
+        + [(m, ChangeKind.TRANSFER_OUT, "") for m in veterans[80:85]]
+        + [(m, ChangeKind.WITHDRAW, "本人申请退会") for m in veterans[85:87]]
+        + [(veterans[87], ChangeKind.DEATH, "因病去世")]
+    )
+    for member, kind, note in plan:
+        member_change(
+            actor=None,
+            member=member,
+            kind=kind,
+            date=_date_between(rng, year_ago + dt.timedelta(days=10), today - dt.timedelta(days=3)),
+            other_org=rng.choice(OTHER_UNIONS) if kind == ChangeKind.TRANSFER_OUT else "",
+            note=note,
+        )
+
+    # One member with a self-service login: a teacher in 高中语文组.
+    member = next(m for m in members if m.union_id == groups[0].pk and m.status == "active")
+    user = user_create(
+        actor=None,
+        username="huiyuan",
+        full_name=member.name,
+        password=ctx["logins"][0][2],
+        union=member.union,
+        role=Role.MEMBER,
+    )
+    member_link_user(actor=None, member=member, user=user)
+    ctx["logins"].insert(
+        2, (f"会员（{member.name}，{member.union.name}）", "huiyuan", ctx["logins"][0][2])
+    )
+    ctx["member_count"] = len(members)
+    ctx["newcomers"] = newcomers

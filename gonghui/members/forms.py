@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from gonghui.common.forms import DATE, union_field
+from gonghui.common.scope import Perm
+from gonghui.org.models import User
+
+from .choices import TRANSITIONS, AgeBand, ChangeKind, EmploymentType, Gender, MemberStatus
+from .models import Member, MembershipChange
+from .queries import RosterFilter
+from .services import MemberFields
+
+
+class MemberForm(forms.Form):
+    """Create or edit a member. 身份证号 and 手机号 left blank on edit stay as they are."""
+
+    name = forms.CharField(label="姓名", max_length=50)
+    gender = forms.ChoiceField(
+        label="性别", choices=[("", "由身份证号自动判断"), *Gender.choices], required=False
+    )
+    id_number = forms.CharField(label="身份证号", max_length=30, required=False)
+    birth_date = forms.DateField(
+        label="出生日期", required=False, widget=DATE, help_text="填写身份证号后自动得出"
+    )
+    phone = forms.CharField(label="手机号", max_length=20, required=False)
+    employee_no = forms.CharField(label="工号", max_length=32, required=False)
+    department = forms.CharField(label="部门", max_length=100, required=False)
+    job_title = forms.CharField(label="职务", max_length=100, required=False)
+    employment_type = forms.ChoiceField(label="用工形式", choices=EmploymentType.choices)
+    ethnicity = forms.ChoiceField(label="民族", required=False)
+    political_status = forms.ChoiceField(label="政治面貌", required=False)
+    education = forms.ChoiceField(label="学历", required=False)
+    work_start_date = forms.DateField(label="参加工作日期", required=False, widget=DATE)
+    join_date = forms.DateField(label="入会日期", required=False, widget=DATE)
+    card_no = forms.CharField(
+        label="会员证号", max_length=32, required=False, help_text="留空则自动编号"
+    )
+    monthly_wage = forms.DecimalField(
+        label="月工资（元）", required=False, min_value=0, max_digits=10, decimal_places=2
+    )
+
+    def __init__(self, *args: Any, viewer: User, member: Member | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.member = member
+        self.fields["union"] = union_field(viewer, Perm.ROSTER_EDIT, members_only=True)
+        self.order_fields(["name", "union"])
+        for key in ("ethnicity", "political_status", "education"):
+            field = self.fields[key]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", "—"), *Member.field_choices(key)]
+        if member is None:
+            self.fields["join_kind"] = forms.ChoiceField(
+                label="登记方式", choices=[(k, ChangeKind(k).label) for k in TRANSITIONS[""]]
+            )
+            self.fields["other_org"] = forms.CharField(
+                label="转入来源", max_length=100, required=False, help_text="转入时填写原单位工会"
+            )
+        else:
+            if member.id_number_masked:
+                self.fields["id_number"].help_text = f"现为 {member.id_number_masked}，留空不改"
+            if member.phone_masked:
+                self.fields["phone"].help_text = f"现为 {member.phone_masked}，留空不改"
+            self.fields["card_no"].help_text = ""
+
+    @classmethod
+    def initial_for(cls, member: Member) -> dict[str, Any]:
+        names = [
+            "name",
+            "gender",
+            "birth_date",
+            "employee_no",
+            "department",
+            "job_title",
+            "employment_type",
+            "ethnicity",
+            "political_status",
+            "education",
+            "work_start_date",
+            "join_date",
+            "card_no",
+            "monthly_wage",
+        ]
+        data = {n: getattr(member, n) for n in names}
+        data["union"] = member.union_id
+        return data
+
+    def fields_for_service(self) -> MemberFields:
+        data = dict(self.cleaned_data)
+        for key in ("join_kind", "other_org"):
+            data.pop(key, None)
+        if self.member is not None:
+            # Blank personal numbers on edit mean "leave as it is".
+            for key in ("id_number", "phone"):
+                if not data.get(key):
+                    data.pop(key, None)
+            if "id_number" not in data and self.member.id_number_enc:
+                # Both follow the stored 身份证号.
+                data.pop("birth_date", None)
+                data.pop("gender", None)
+        return MemberFields(**data)  # type: ignore[typeddict-item]
+
+
+class ChangeForm(forms.ModelForm):
+    class Meta:
+        model = MembershipChange
+        fields = ["kind", "date", "other_org", "note"]
+        widgets = {"date": DATE}
+
+    def __init__(self, *args: Any, member: Member, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        allowed = TRANSITIONS[member.status]
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [(k, ChangeKind(k).label) for k in allowed]
+        self.fields["date"].initial = dt.date.today()
+
+
+class MultipleChoice(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+
+class RosterFilterForm(forms.Form):
+    q = forms.CharField(
+        label="搜索",
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "姓名、拼音首字母（如 zs）、工号或会员证号",
+                "type": "search",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    status = MultipleChoice(label="状态", choices=MemberStatus.choices, required=False)
+    employment_type = MultipleChoice(
+        label="用工形式", choices=EmploymentType.choices, required=False
+    )
+    gender = forms.ChoiceField(
+        label="性别", choices=[("", "全部"), *Gender.choices], required=False
+    )
+    age_band = forms.ChoiceField(
+        label="年龄段", choices=[("", "全部"), *AgeBand.choices], required=False
+    )
+    as_of = forms.DateField(label="截至日期", required=False, widget=DATE)
+    changed = MultipleChoice(label="期间变动", choices=ChangeKind.choices, required=False)
+    changed_from = forms.DateField(label="变动起", required=False, widget=DATE)
+    changed_to = forms.DateField(label="变动止", required=False, widget=DATE)
+
+    def __init__(self, *args: Any, viewer: User, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["union"] = union_field(
+            viewer,
+            Perm.ROSTER_VIEW,
+            label="组织",
+            members_only=True,
+            required=False,
+            empty_label="全部",
+        )
+        self.order_fields(["q", "union"])
+
+    def to_filter(self) -> RosterFilter:
+        data = (
+            self.cleaned_data
+            if self.is_valid()
+            else {k: v for k, v in getattr(self, "cleaned_data", {}).items()}
+        )
+        return RosterFilter(
+            q=data.get("q") or "",
+            union=data.get("union"),
+            status=list(data.get("status") or []),
+            employment_type=list(data.get("employment_type") or []),
+            gender=data.get("gender") or "",
+            age_band=data.get("age_band") or "",
+            as_of=data.get("as_of"),
+            changed=list(data.get("changed") or []),
+            changed_from=data.get("changed_from"),
+            changed_to=data.get("changed_to"),
+        )

@@ -1,0 +1,76 @@
+"""The roster's figures for the work report (组织建设: 会员人数、入会、转出、入会率)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from gonghui.common.reporting import Fact, Period
+from gonghui.org.models import Union, subtree_q
+
+from .choices import JOIN_KINDS, LEAVE_KINDS, TEMPORARY_EMPLOYMENT, MemberStatus
+from .models import Member
+from .queries import changed_between, on_roster_as_of
+
+
+def roster_url(**params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
+    return f"{reverse('members:list')}?{query}"
+
+
+def facts(*, union: Union, period: Period) -> list[Fact]:
+    members = Member.objects.filter(subtree_q(union.path, "union__path"))
+    end = period.end.isoformat()
+    start = period.start.isoformat()
+    on_roster = on_roster_as_of(members, period.end)
+
+    total = on_roster.count()
+    temporary = on_roster.filter(employment_type__in=TEMPORARY_EMPLOYMENT).count()
+    joined = changed_between(members, JOIN_KINDS, period.start, period.end).count()
+    left = changed_between(members, LEAVE_KINDS, period.start, period.end).count()
+
+    total_url = roster_url(union=union.pk, status=MemberStatus.ACTIVE, as_of=end)
+    rate: Decimal | None = None
+    note = ""
+    if union.headcount:
+        rate = (Decimal(total) * 100 / union.headcount).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+    else:
+        note = f"「{union.name}」未填写职工人数，无法计算入会率。"
+    return [
+        Fact("members.total", "会员人数", total, "人", total_url),
+        Fact(
+            "members.joined",
+            "新入会（含转入）",
+            joined,
+            "人",
+            roster_url(
+                union=union.pk, changed=list(JOIN_KINDS), changed_from=start, changed_to=end
+            ),
+        ),
+        Fact(
+            "members.left",
+            "减少会员（转出、退会、去世）",
+            left,
+            "人",
+            roster_url(
+                union=union.pk, changed=list(LEAVE_KINDS), changed_from=start, changed_to=end
+            ),
+        ),
+        Fact("members.rate", "入会率", rate, "%", total_url, note),
+        Fact(
+            "members.temporary",
+            "劳务派遣及临时用工会员",
+            temporary,
+            "人",
+            roster_url(
+                union=union.pk,
+                status=MemberStatus.ACTIVE,
+                as_of=end,
+                employment_type=list(TEMPORARY_EMPLOYMENT),
+            ),
+        ),
+    ]

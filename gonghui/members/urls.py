@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "members"
+urlpatterns = [
+    path("", views.member_list, name="list"),
+    path("new/", views.member_create, name="create"),
+    path("<int:pk>/", views.member_detail, name="detail"),
+    path("<int:pk>/edit/", views.member_edit, name="edit"),
+    path("<int:pk>/change/", views.member_change, name="change"),
+    path("<int:pk>/reveal/<str:field>/", views.member_reveal, name="reveal"),
+    path("me/", views.me, name="me"),
+]

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from gonghui.common import audit
+from gonghui.common.scope import Perm, can, get_visible_or_404, grants
+from gonghui.common.web import AuthedRequest, add_errors, paginate, render_page
+
+from . import queries, services
+from .forms import ChangeForm, MemberForm, RosterFilterForm
+from .models import Member
+
+
+def _require_roster(request: AuthedRequest) -> None:
+    if not grants(request.user).any(Perm.ROSTER_VIEW):
+        raise PermissionDenied("您没有查看会员名册的权限。")
+
+
+def member_list(request: AuthedRequest) -> HttpResponse:
+    _require_roster(request)
+    form = RosterFilterForm(request.GET or None, viewer=request.user)
+    qs = queries.roster(request.user, form.to_filter() if request.GET else None)
+    page = paginate(request, qs.select_related("union"), settings.GONGHUI_PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "can_add": grants(request.user).any(Perm.ROSTER_EDIT),
+    }
+    return render_page(request, "members/list.html", context, "members/partials/results.html")
+
+
+def member_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    member = get_visible_or_404(
+        Member.objects.select_related("union", "user"), request.user, Perm.ROSTER_VIEW, pk=pk
+    )
+    can_edit = can(request.user, Perm.ROSTER_EDIT, member.union)
+    context = {
+        "member": member,
+        "changes": member.changes.select_related("union", "created_by"),
+        "can_edit": can_edit,
+        "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
+        "history": audit.history(member)[:50] if can_edit else None,
+        "change_form": ChangeForm(member=member) if can_edit else None,
+    }
+    return render(request, "members/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def member_create(request: AuthedRequest) -> HttpResponse:
+    if not grants(request.user).any(Perm.ROSTER_EDIT):
+        raise PermissionDenied("您没有登记会员的权限。")
+    form = MemberForm(
+        request.POST or None, viewer=request.user, initial={"union": request.GET.get("union")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(
+                actor=request.user,
+                join_kind=form.cleaned_data["join_kind"],
+                other_org=form.cleaned_data.get("other_org", ""),
+                **form.fields_for_service(),
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"已登记会员「{member.name}」，会员证号 {member.card_no}。")
+            return redirect("members:detail", pk=member.pk)
+    return render(request, "members/form.html", {"form": form, "member": None})
+
+
+@require_http_methods(["GET", "POST"])
+def member_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    member = get_visible_or_404(
+        Member.objects.select_related("union"), request.user, Perm.ROSTER_EDIT, pk=pk
+    )
+    form = MemberForm(
+        request.POST or None,
+        viewer=request.user,
+        member=member,
+        initial=MemberForm.initial_for(member),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(actor=request.user, member=member, **form.fields_for_service())
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"已保存「{member.name}」的修改。")
+            return redirect("members:detail", pk=member.pk)
+    return render(request, "members/form.html", {"form": form, "member": member})
+
+
+@require_POST
+def member_change(request: AuthedRequest, pk: int) -> HttpResponse:
+    member = get_visible_or_404(
+        Member.objects.select_related("union"), request.user, Perm.ROSTER_EDIT, pk=pk
+    )
+    form = ChangeForm(request.POST, member=member)
+    if form.is_valid():
+        try:
+            change = services.member_change(actor=request.user, member=member, **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"已登记「{change.get_kind_display()}」。")
+            return redirect("members:detail", pk=member.pk)
+    member.refresh_from_db()
+    context = {
+        "member": member,
+        "changes": member.changes.select_related("union", "created_by"),
+        "can_edit": True,
+        "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
+        "history": audit.history(member)[:50],
+        "change_form": form,
+    }
+    return render(request, "members/detail.html", context, status=400)
+
+
+@require_POST
+def member_reveal(request: AuthedRequest, pk: int, field: str) -> HttpResponse:
+    """The full 身份证号 or 手机号 in place of the masked one (htmx); audited."""
+    member = get_visible_or_404(
+        Member.objects.select_related("union"), request.user, Perm.ROSTER_PII, pk=pk
+    )
+    if field not in ("id_number", "phone"):
+        raise PermissionDenied
+    value = services.member_reveal(actor=request.user, member=member, field=field)
+    return render(request, "members/partials/revealed.html", {"value": value})
+
+
+def me(request: AuthedRequest) -> HttpResponse:
+    """Self-service: the member's own record and history."""
+    member = queries.own_member(request.user)
+    changes = member.changes.all() if member else []
+    return render(request, "members/me.html", {"member": member, "changes": changes})

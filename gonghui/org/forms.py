@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from gonghui.common.forms import DATE, restrict_union_field, union_field
+from gonghui.common.scope import Perm
+
+from .auth import is_locked
+from .choices import Portfolio, Role, UnionKind
+from .models import Union, User
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": "登录名或密码不正确。连续输错 %(max)s 次将锁定账号。",
+        "inactive": "该账号已停用，请联系本工会主席。",
+        "locked": "该账号因连续输错密码已被锁定，请 %(minutes)s 分钟后再试，或请主席重设密码解锁。",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "登录名"
+        self.fields["password"].label = "密码"
+
+    def clean(self) -> dict[str, Any]:
+        from django.conf import settings
+
+        username = self.cleaned_data.get("username")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            user = User.objects.filter(username__iexact=(username or "").strip()).first()
+            if user is not None and is_locked(user):
+                raise forms.ValidationError(
+                    self.error_messages["locked"],
+                    code="locked",
+                    params={"minutes": settings.GONGHUI_LOGIN_LOCK_MINUTES},
+                ) from None
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"max": settings.GONGHUI_LOGIN_MAX_FAILURES},
+            ) from None
+
+
+class UnionForm(forms.Form):
+    name = forms.CharField(label="名称", max_length=100)
+    code = forms.CharField(
+        label="代码", max_length=32, required=False, help_text="用于导入和命令行，留空自动生成"
+    )
+    kind = forms.ChoiceField(label="类型", choices=UnionKind.choices)
+    headcount = forms.IntegerField(label="职工人数", min_value=0, required=False, initial=0)
+    term_no = forms.IntegerField(label="届次", min_value=1, required=False)
+    term_start = forms.DateField(label="本届任期开始", required=False, widget=DATE)
+    term_end = forms.DateField(label="本届任期结束", required=False, widget=DATE)
+
+    def __init__(self, *args: Any, viewer: User, editing: Union | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if editing is None:
+            self.fields["parent"] = union_field(viewer, Perm.ORG_EDIT, label="上级工会")
+            self.order_fields(["parent", "name", "kind"])
+        else:
+            del self.fields["kind"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("headcount") is None:
+            data["headcount"] = 0
+        start, end = data.get("term_start"), data.get("term_end")
+        if start and end and end < start:
+            self.add_error("term_end", "任期结束日期不能早于开始日期。")
+        return data
+
+
+class MoveForm(forms.Form):
+    def __init__(self, *args: Any, viewer: User, union: Union, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        field = union_field(viewer, Perm.ORG_EDIT, label="移到")
+        restrict_union_field(field, union)
+        self.fields["new_parent"] = field
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(
+        label="登录名", max_length=150, help_text="字母、数字或工号，登录时使用"
+    )
+    full_name = forms.CharField(label="姓名", max_length=50)
+    password = forms.CharField(label="初始密码", widget=forms.PasswordInput, min_length=8)
+    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    portfolio = forms.ChoiceField(label="分工（委员）", choices=Portfolio.choices, required=False)
+
+    def __init__(self, *args: Any, viewer: User, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["union"] = union_field(viewer, Perm.USERS_MANAGE, label="所在组织")
+        self.order_fields(["username", "full_name", "password", "union", "role"])
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    portfolio = forms.ChoiceField(label="分工（委员）", choices=Portfolio.choices, required=False)
+
+    def __init__(self, *args: Any, viewer: User, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["union"] = union_field(viewer, Perm.USERS_MANAGE, label="所在组织")
+        self.order_fields(["union", "role", "portfolio"])
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(label="新密码", widget=forms.PasswordInput, min_length=8)
+    password2 = forms.CharField(label="再输一次", widget=forms.PasswordInput)
+
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        p1, p2 = data.get("password"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "两次输入的密码不一致。")
+        if p1:
+            try:
+                password_validation.validate_password(p1, self.user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data

@@ -1,0 +1,156 @@
+"""The union tree, the people who log in, and the roles they hold at its nodes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+from gonghui.common.models import TimeStampedModel
+
+from .choices import Portfolio, Role, UnionKind
+
+#: Width of one path segment: the node's primary key, zero-padded.
+SEGMENT_WIDTH = 7
+
+
+def path_segment(pk: int) -> str:
+    return f"{pk:0{SEGMENT_WIDTH}d}."
+
+
+def subtree_range(path: str) -> tuple[str, str]:
+    """``(low, high)`` such that ``low <= p < high`` holds exactly for paths under ``path``.
+
+    Paths are digits and dots; ``/`` sorts right after ``.``, so replacing the final dot
+    with ``/`` gives the first string past the subtree. A range scan uses the plain
+    b-tree index on both SQLite and PostgreSQL, where ``LIKE 'x%'`` may not.
+    """
+    return path, path[:-1] + "/"
+
+
+def subtree_q(path: str, field: str = "path") -> Q:
+    low, high = subtree_range(path)
+    return Q(**{f"{field}__gte": low, f"{field}__lt": high})
+
+
+class UnionQuerySet(models.QuerySet["Union"]):
+    def active(self) -> UnionQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+    def subtree(self, node: Union, *, include_self: bool = True) -> UnionQuerySet:
+        """``node`` and everything below it: one indexed range query on ``path``."""
+        qs = self.filter(subtree_q(node.path))
+        return qs if include_self else qs.exclude(pk=node.pk)
+
+
+class Union(TimeStampedModel):
+    """A node of the union tree: 总工会, 基层工会, 分工会 or 工会小组.
+
+    ``path`` is the materialized path of primary keys (``0000001.0000004.``), so "this
+    node and everything below" is one range query on an index. It is maintained only
+    by ``org.services`` (create and move), never by hand.
+    """
+
+    name = models.CharField("名称", max_length=100)
+    code = models.CharField(
+        "代码", max_length=32, unique=True, help_text="本系统内唯一，用于导入和命令行，如 HX01"
+    )
+    kind = models.CharField("类型", max_length=12, choices=UnionKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上级工会",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField("路径", max_length=255, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField("层级", default=0, editable=False)
+    headcount = models.PositiveIntegerField(
+        "职工人数", default=0, help_text="本单位在职职工总数，用于计算入会率"
+    )
+    term_start = models.DateField("本届任期开始", null=True, blank=True)
+    term_end = models.DateField("本届任期结束", null=True, blank=True)
+    term_no = models.PositiveSmallIntegerField("届次", null=True, blank=True)
+    card_seq = models.PositiveIntegerField("会员证号序号", default=0, editable=False)
+    archived_at = models.DateTimeField("归档时间", null=True, blank=True, editable=False)
+
+    objects = UnionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "工会组织"
+        verbose_name_plural = "工会组织"
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(term_end__isnull=True)
+                | Q(term_start__isnull=True)
+                | Q(term_end__gte=models.F("term_start")),
+                name="union_term_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(seg) for seg in self.path.split(".") if seg][:-1]
+
+    def is_descendant_of(self, other: Union) -> bool:
+        return self.path.startswith(other.path)
+
+
+class User(AbstractUser):
+    """Someone who logs in: an officer, or a member using self-service.
+
+    ``failed_logins`` and ``locked_until`` implement the lockout in
+    :class:`gonghui.org.auth.LockoutModelBackend`.
+    """
+
+    full_name = models.CharField("姓名", max_length=50, blank=True)
+    failed_logins = models.PositiveSmallIntegerField("连续登录失败次数", default=0)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.get_full_name() or self.username
+
+
+class RoleAssignment(TimeStampedModel):
+    """A role held by a user at a node; it reaches the node's whole subtree."""
+
+    user = models.ForeignKey(
+        User, verbose_name="用户", on_delete=models.CASCADE, related_name="roles"
+    )
+    union = models.ForeignKey(
+        Union, verbose_name="工会组织", on_delete=models.PROTECT, related_name="roles"
+    )
+    role = models.CharField("角色", max_length=16, choices=Role.choices)
+    portfolio = models.CharField(
+        "分工", max_length=20, choices=Portfolio.choices, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = "角色"
+        verbose_name_plural = "角色"
+        ordering = ["union__path", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "union", "role"], name="role_unique"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.get_role_display()
+        if self.portfolio:
+            label = f"{self.get_portfolio_display()}{label}"
+        return f"{self.union.name} {label}"

@@ -1,0 +1,78 @@
+"""Finding each app's ``report.py`` and computing the work report's figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
+
+from gonghui.common.reporting import Fact, Period
+from gonghui.org.models import Union
+
+FactsFn = Callable[..., list[Fact]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the report, holding the figures of one or more apps."""
+
+    key: str
+    title: str
+    apps: tuple[str, ...]
+
+
+#: The order of the work report, after the five reports in shared/reference.
+SECTIONS = (
+    Section("organisation", "组织建设", ("org", "members")),
+    Section("care", "关爱服务", ("care",)),
+    Section("activities", "文体活动与职工培训", ("activities",)),
+    Section("competitions", "建功立业", ("competitions",)),
+    Section("democracy", "民主管理", ("democracy", "surveys")),
+    Section("honours", "荣誉", ("honours",)),
+    Section("funds", "经费管理", ("funds",)),
+)
+
+
+@cache
+def providers() -> dict[str, FactsFn]:
+    """``{app label: facts function}`` for every installed app with a ``report.py``."""
+    found: dict[str, FactsFn] = {}
+    for config in apps.get_app_configs():
+        module_name = f"{config.name}.report"
+        if find_spec(module_name) is None:
+            continue
+        module = import_module(module_name)
+        fn = getattr(module, "facts", None)
+        if callable(fn):
+            found[config.label] = fn
+    return found
+
+
+def compute(union: Union, period: Period) -> list[tuple[Section, list[Fact]]]:
+    """All figures for ``union``'s subtree over ``period``, arranged in sections."""
+    found = providers()
+    result: list[tuple[Section, list[Fact]]] = []
+    placed: set[str] = set()
+    for section in SECTIONS:
+        facts: list[Fact] = []
+        for label in section.apps:
+            if label in found:
+                facts.extend(found[label](union=union, period=period))
+                placed.add(label)
+        if facts:
+            result.append((section, facts))
+    rest = [label for label in found if label not in placed]
+    if rest:
+        other = Section("other", "其他", tuple(rest))
+        result.append(
+            (other, [f for label in rest for f in found[label](union=union, period=period)])
+        )
+    return result
+
+
+def all_facts(union: Union, period: Period) -> list[Fact]:
+    return [fact for _, facts in compute(union, period) for fact in facts]

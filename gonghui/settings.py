@@ -1,0 +1,262 @@
+"""gonghui settings: one module, configured by ``GONGHUI_*`` environment variables.
+
+Every variable may also be given as ``GONGHUI_<NAME>_FILE`` pointing at a file that
+holds the value (for Docker/systemd secrets). A bad or missing required value stops
+the start with a message that says what to set.
+
+Variables:
+
+``GONGHUI_DATA_DIR``        where the local SQLite database, keys and uploads live
+                            (default: ``$XDG_DATA_HOME/gonghui`` or ``~/.local/share/gonghui``)
+``GONGHUI_DATABASE_URL``    ``sqlite:////abs/path.sqlite3`` or ``postgres://user@host/db``
+                            (default: ``<data dir>/gonghui.sqlite3``)
+``GONGHUI_SECRET_KEY``      Django's secret key. Required, unless the data folder holds one
+                            made by ``gonghui demo``.
+``GONGHUI_ENCRYPTION_KEY``  Fernet key(s), comma-separated, newest first, for 身份证号 and
+                            手机号 at rest. Same rule as the secret key.
+``GONGHUI_ALLOWED_HOSTS``   comma-separated (default: ``127.0.0.1,localhost``)
+``GONGHUI_DEBUG``           ``1``/``true`` to turn on Django's debug pages (never in production)
+``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Read ``GONGHUI_<name>``, or the file named by ``GONGHUI_<name>_FILE``."""
+    key = f"GONGHUI_{name}"
+    file_key = f"{key}_FILE"
+    if os.environ.get(file_key):
+        path = Path(os.environ[file_key])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{file_key}={path} 无法读取：{exc}") from exc
+    value = os.environ.get(key)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"GONGHUI_{name}={value!r} 不是布尔值，请写 1/0 或 true/false。")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"GONGHUI_{name}={value!r} 不是整数。") from exc
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "gonghui"
+
+
+DATA_DIR = Path(env("DATA_DIR") or _default_data_dir()).expanduser().resolve()
+
+# `gonghui demo` sets this before Django starts, so that it may create the keys it keeps
+# in the data folder. Any other start needs them from the environment or from a demo.
+DEMO_MODE = os.environ.get("GONGHUI_DEMO_MODE") == "1"
+
+
+def _local_secret(name: str, env_name: str, make: str) -> str:
+    """A secret from the environment, or one the demo keeps in the data folder."""
+    value = env(env_name)
+    if value:
+        return value
+    path = DATA_DIR / name
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    if DEMO_MODE:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        if make == "django":
+            from django.core.management.utils import get_random_secret_key
+
+            value = get_random_secret_key()
+        else:
+            from cryptography.fernet import Fernet
+
+            value = Fernet.generate_key().decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(value)
+        return value
+    raise ImproperlyConfigured(
+        f"未设置 GONGHUI_{env_name}。生产环境请在环境变量中设置它"
+        f"（生成方法见 README「部署」一节）；本机试用请先运行 `gonghui demo`，"
+        f"它会在 {DATA_DIR} 中生成并保存自己的密钥。"
+    )
+
+
+SECRET_KEY = _local_secret("secret_key", "SECRET_KEY", "django")
+ENCRYPTION_KEYS = [
+    k.strip() for k in _local_secret("encryption_key", "ENCRYPTION_KEY", "fernet").split(",")
+]
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "gonghui.common",
+    "gonghui.org",
+    "gonghui.members",
+    "gonghui.reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "gonghui.common.middleware.AuditContextMiddleware",
+]
+
+ROOT_URLCONF = "gonghui.urls"
+WSGI_APPLICATION = "gonghui.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "gonghui.common.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    import dj_database_url
+
+    url = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'gonghui.sqlite3'}"
+    try:
+        config: dict[str, object] = dict(dj_database_url.parse(url))
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"GONGHUI_DATABASE_URL={url!r} 无法识别：请写 sqlite:////绝对路径.sqlite3 "
+            "或 postgres://用户@主机:端口/库名。"
+        ) from exc
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at
+        # BEGIN, so two writers queue on busy_timeout instead of one failing with
+        # "database is locked" when it upgrades a read lock mid-transaction.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"
+            ),
+        }
+        name = str(config["NAME"])
+        if name and name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        config.setdefault("CONN_MAX_AGE", 60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "org.User"
+AUTHENTICATION_BACKENDS = ["gonghui.org.auth.LockoutModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# Lockout: this many failed logins in a row lock the account for this many minutes.
+GONGHUI_LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+GONGHUI_LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "zh-hans"
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+# Only for `gonghui collectstatic` behind a separate web server; not needed otherwise.
+STATIC_ROOT = env("STATIC_ROOT")
+# Static files come from the installed apps (ours and django-htmx's htmx build) and are
+# served by WhiteNoise straight from the finders, so the demo needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = DATA_DIR / "media"
+
+if env("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("REDIS_URL"),
+        }
+    }
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+}
+
+# Roster list page size.
+GONGHUI_PAGE_SIZE = 50

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from gonghui.org.views import LoginView
+from gonghui.reports.views import dashboard
+
+admin.site.site_header = "工会工作台 · 系统管理"
+admin.site.site_title = "工会工作台"
+
+urlpatterns = [
+    path("", dashboard, name="dashboard"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("org/", include("gonghui.org.urls")),
+    path("members/", include("gonghui.members.urls")),
+    path("reports/", include("gonghui.reports.urls")),
+    path("audit/", include("gonghui.common.urls")),
+    path("admin/", admin.site.urls),
+]
