@@ -16,5 +16,6 @@ urlpatterns = [
     path("members/", include("gonghui.members.urls")),
     path("reports/", include("gonghui.reports.urls")),
     path("audit/", include("gonghui.common.urls")),
+    path("imports/", include("gonghui.common.imports.urls")),
     path("admin/", admin.site.urls),
 ]

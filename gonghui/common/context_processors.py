@@ -25,6 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("users", "用户与角色", reverse("org:users")))
     if g.any(Perm.REPORT_VIEW):
         items.append(("reports", "工作报告", reverse("reports:figures")))
+    if g.any(Perm.IMPORT) or g.any(Perm.ORG_EDIT):
+        items.append(("imports", "导入记录", reverse("imports:list")))
     if g.any(Perm.AUDIT_VIEW):
         items.append(("audit", "操作日志", reverse("common:audit")))
     items.append(("me", "我的", reverse("members:me")))

@@ -85,3 +85,82 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}"
+
+
+class ImportStatus(models.TextChoices):
+    CHECKING = "checking", "正在检查"
+    INVALID = "invalid", "有错误，未导入"
+    READY = "ready", "待确认"
+    RUNNING = "running", "正在导入"
+    DONE = "done", "已导入"
+    FAILED = "failed", "导入失败，未写入"
+
+
+#: Statuses after which nothing more happens to an import.
+IMPORT_FINISHED = (ImportStatus.INVALID, ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class ImportRecord(models.Model):
+    """One import of a spreadsheet (会员名册, 组织架构 …): who, when, which file, what it did.
+
+    Written by ``common.imports``. An import either writes every row or none, so a record
+    in ``invalid`` or ``failed`` left no other trace; ``errors`` keeps the row errors
+    (``[row, column, message]``) so the attempt can be reviewed and fixed later.
+    ``union`` places the record in the tree (the default union, or the importer's own
+    top node), so a chair sees the imports of their subtree.
+    """
+
+    kind = models.CharField("类型", max_length=30)
+    file_name = models.CharField("文件名", max_length=255)
+    file_size = models.PositiveBigIntegerField("文件大小", default=0)
+    stored_file = models.CharField("保存位置", max_length=500, blank=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField("导入人姓名", max_length=150, blank=True)
+    union = models.ForeignKey(
+        "org.Union",
+        verbose_name="导入到",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField("来源", max_length=10, default="web")
+    dry_run = models.BooleanField("仅预览", default=False)
+    status = models.CharField(
+        "状态", max_length=12, choices=ImportStatus.choices, default=ImportStatus.CHECKING
+    )
+    total_rows = models.PositiveIntegerField("数据行数", default=0)
+    created_count = models.PositiveIntegerField("新增", default=0)
+    updated_count = models.PositiveIntegerField("修改", default=0)
+    unchanged_count = models.PositiveIntegerField("未变", default=0)
+    error_count = models.PositiveIntegerField("错误", default=0)
+    progress_done = models.PositiveIntegerField("已处理行数", default=0)
+    progress_total = models.PositiveIntegerField("待处理行数", default=0)
+    message = models.TextField("说明", blank=True)
+    errors = models.JSONField("错误明细", default=list, blank=True)
+    preview = models.JSONField("预览", default=dict, blank=True)
+    created_at = models.DateTimeField("上传时间", default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导入记录"
+        verbose_name_plural = "导入记录"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["union", "-created_at"], name="import_union_idx"),
+            models.Index(fields=["actor", "-created_at"], name="import_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"导入 #{self.pk} {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in IMPORT_FINISHED

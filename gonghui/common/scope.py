@@ -114,11 +114,18 @@ def forget(user: User) -> None:
         del user._gonghui_grants
 
 
-def scope_q(user: User | AnonymousUser, perm: Perm, via: str = "union") -> Q | None:
+def scope_q(
+    user: User | AnonymousUser, perm: Perm, via: str = "union", *, prefix: bool = False
+) -> Q | None:
     """A ``Q`` for rows whose union (reached through ``via``) is in the user's scope.
 
     ``None`` means everything (a superuser). For the ``Union`` model itself pass
     ``via=""``. An empty scope gives a ``Q`` that matches nothing.
+
+    Subtrees are path ranges, which both databases look up by index. ``prefix=True``
+    says the same with ``LIKE 'path%'`` (the same rows), which SQLite cannot look up by
+    index: for a query that should rather walk another index (its ORDER BY) and check
+    each row's union, see ``members.queries.RosterPaginator``.
     """
     g = grants(user)
     if g.superuser:
@@ -126,21 +133,29 @@ def scope_q(user: User | AnonymousUser, perm: Perm, via: str = "union") -> Q | N
     field = f"{via}__path" if via else "path"
     q = Q(pk__in=[])
     for path in g.paths.get(perm, ()):
-        low, high = path, path[:-1] + "/"
-        q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
+        if prefix:
+            q |= Q(**{f"{field}__startswith": path})
+        else:
+            low, high = path, path[:-1] + "/"
+            q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
     return q
 
 
 def visible(
-    qs: models.QuerySet[M], user: User | AnonymousUser, perm: Perm, via: str = "union"
+    qs: models.QuerySet[M],
+    user: User | AnonymousUser,
+    perm: Perm,
+    via: str = "union",
+    *,
+    prefix: bool = False,
 ) -> models.QuerySet[M]:
-    """``qs`` limited to what ``user`` may see with ``perm``."""
+    """``qs`` limited to what ``user`` may see with ``perm`` (``prefix``: see :func:`scope_q`)."""
     g = grants(user)
     if g.superuser:
         return qs
     if not g.paths.get(perm):
         return qs.none()
-    q = scope_q(user, perm, via)
+    q = scope_q(user, perm, via, prefix=prefix)
     assert q is not None
     return qs.filter(q)
 

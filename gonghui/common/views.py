@@ -6,9 +6,11 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponse
+from django.urls import reverse
 
 from gonghui.org.models import Union, subtree_q
 
+from .forms import Form
 from .models import AuditAction, AuditEntry
 from .scope import Perm, get_visible_or_404, grants, visible
 from .web import AuthedRequest, paginate, render_page
@@ -16,7 +18,7 @@ from .web import AuthedRequest, paginate, render_page
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(Form):
     q = forms.CharField(
         label="搜索",
         required=False,
@@ -25,8 +27,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label="操作", required=False, choices=[("", "全部"), *AuditAction.choices]
     )
-    start = forms.DateField(label="起", required=False, widget=DATE)
-    end = forms.DateField(label="止", required=False, widget=DATE)
+    start = forms.DateField(label="从", required=False, widget=DATE)
+    end = forms.DateField(label="到", required=False, widget=DATE)
     union = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
@@ -58,11 +60,36 @@ def audit_log(request: AuthedRequest) -> HttpResponse:
             )
             qs = qs.filter(subtree_q(root.path, "union__path"))
     page = paginate(request, qs.select_related("union", "content_type"), 50)
+    for entry in page:
+        entry.link = _link(entry)
     query = request.GET.copy()
     query.pop("page", None)
+    filtered = any(k not in ("page", "union") and any(v) for k, v in request.GET.lists())
     return render_page(
         request,
         "common/audit.html",
-        {"form": form, "page": page, "root": root, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "root": root,
+            "query": query.urlencode(),
+            "filtered": filtered,
+        },
         "common/partials/audit_rows.html",
     )
+
+
+#: The page of each kind of logged object. The page checks the viewer's scope itself.
+_PAGES = {
+    ("members", "member"): "members:detail",
+    ("org", "union"): "org:detail",
+    ("org", "user"): "org:user_detail",
+}
+
+
+def _link(entry: AuditEntry) -> str:
+    ct = entry.content_type
+    name = _PAGES.get((ct.app_label, ct.model)) if ct else None
+    if not name or not entry.object_id.isdigit():
+        return ""
+    return reverse(name, args=[int(entry.object_id)])

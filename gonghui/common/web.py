@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
@@ -34,6 +34,15 @@ def render_page(
     htmx: HtmxDetails | None = getattr(request, "htmx", None)
     use = partial if partial and htmx and not htmx.boosted else template
     return render(request, use, context, status=status)
+
+
+def posted(request: HttpRequest) -> QueryDict | None:
+    """The POST data to bind a form to, or ``None`` on GET.
+
+    Not ``request.POST or None``: an empty POST is still a submission and must show
+    「请填写…」 errors, not a blank form as if nothing had been sent.
+    """
+    return request.POST if request.method == "POST" else None
 
 
 def add_errors(form: forms.BaseForm, exc: ValidationError) -> None:

@@ -163,13 +163,18 @@ def build(ctx: dict[str, Any]) -> None:
             is_new = rng.random() < 0.3 if birth.year >= 1996 else rng.random() < 0.015
             join_kind = ChangeKind.JOIN
             other_org = ""
+            registered_on = None
             if is_new:
                 join_date = _date_between(
                     rng, year_ago + dt.timedelta(days=20), today - dt.timedelta(days=5)
                 )
                 work_start = join_date - dt.timedelta(days=rng.randint(5, 40))
                 if rng.random() < 0.3:
+                    # Arrived from another school's union: joined there years ago.
                     join_kind, other_org = ChangeKind.TRANSFER_IN, rng.choice(OTHER_UNIONS)
+                    registered_on = join_date
+                    work_start = min(work_start, dt.date(birth.year + 22, 9, 1))
+                    join_date = work_start + dt.timedelta(days=rng.randint(30, 120))
                 newcomers += 1
             else:
                 join_date = _date_between(
@@ -180,6 +185,7 @@ def build(ctx: dict[str, Any]) -> None:
                 union=group,
                 join_kind=join_kind,
                 other_org=other_org,
+                registered_on=registered_on,
                 name=_name(rng, gender),
                 id_number=number,
                 phone=phone,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 
-from gonghui.common.forms import DATE, union_field
+from gonghui.common.forms import DATE, Form, ModelForm, union_field
 from gonghui.common.scope import Perm
 from gonghui.org.models import User
 
@@ -15,18 +15,29 @@ from .queries import RosterFilter
 from .services import MemberFields
 
 
-class MemberForm(forms.Form):
+class MemberForm(Form):
     """Create or edit a member. 身份证号 and 手机号 left blank on edit stay as they are."""
 
     name = forms.CharField(label="姓名", max_length=50)
     gender = forms.ChoiceField(
         label="性别", choices=[("", "由身份证号自动判断"), *Gender.choices], required=False
     )
-    id_number = forms.CharField(label="身份证号", max_length=30, required=False)
+    id_number = forms.CharField(
+        label="身份证号",
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="18 位，末位可为 X",
+    )
     birth_date = forms.DateField(
         label="出生日期", required=False, widget=DATE, help_text="填写身份证号后自动得出"
     )
-    phone = forms.CharField(label="手机号", max_length=20, required=False)
+    phone = forms.CharField(
+        label="手机号",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    )
     employee_no = forms.CharField(label="工号", max_length=32, required=False)
     department = forms.CharField(label="部门", max_length=100, required=False)
     job_title = forms.CharField(label="职务", max_length=100, required=False)
@@ -40,7 +51,27 @@ class MemberForm(forms.Form):
         label="会员证号", max_length=32, required=False, help_text="留空则自动编号"
     )
     monthly_wage = forms.DecimalField(
-        label="月工资（元）", required=False, min_value=0, max_digits=10, decimal_places=2
+        label="月工资（元）",
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        help_text="会费基数，会费为其 0.5%",
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+
+    #: How the form is laid out: (heading, field names). Fields a form lacks are skipped.
+    LAYOUT = (
+        ("基本信息", ("name", "union", "id_number", "gender", "birth_date", "phone")),
+        (
+            "工作信息",
+            ("employee_no", "department", "job_title", "employment_type", "work_start_date"),
+        ),
+        ("个人情况", ("ethnicity", "political_status", "education")),
+        (
+            "会籍",
+            ("join_kind", "join_date", "registered_on", "other_org", "card_no", "monthly_wage"),
+        ),
     )
 
     def __init__(self, *args: Any, viewer: User, member: Member | None = None, **kwargs: Any):
@@ -59,12 +90,31 @@ class MemberForm(forms.Form):
             self.fields["other_org"] = forms.CharField(
                 label="转入来源", max_length=100, required=False, help_text="转入时填写原单位工会"
             )
+            self.fields["registered_on"] = forms.DateField(
+                label="转入日期",
+                required=False,
+                widget=DATE,
+                help_text="转入时填写到本单位的日期（默认今天）；入会日期填最初入会的日期",
+            )
         else:
             if member.id_number_masked:
                 self.fields["id_number"].help_text = f"现为 {member.id_number_masked}，留空不改"
             if member.phone_masked:
                 self.fields["phone"].help_text = f"现为 {member.phone_masked}，留空不改"
             self.fields["card_no"].help_text = ""
+            self.fields["id_number"].widget.attrs["placeholder"] = "留空不改"
+            self.fields["phone"].widget.attrs["placeholder"] = "留空不改"
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        placed = {name for _, names in self.LAYOUT for name in names}
+        groups = [
+            (title, [self[name] for name in names if name in self.fields])
+            for title, names in self.LAYOUT
+        ]
+        rest = [f for f in self.visible_fields() if f.name not in placed]
+        if rest:
+            groups.append(("其他", rest))
+        return groups
 
     @classmethod
     def initial_for(cls, member: Member) -> dict[str, Any]:
@@ -90,7 +140,7 @@ class MemberForm(forms.Form):
 
     def fields_for_service(self) -> MemberFields:
         data = dict(self.cleaned_data)
-        for key in ("join_kind", "other_org"):
+        for key in ("join_kind", "other_org", "registered_on"):
             data.pop(key, None)
         if self.member is not None:
             # Blank personal numbers on edit mean "leave as it is".
@@ -104,7 +154,7 @@ class MemberForm(forms.Form):
         return MemberFields(**data)  # type: ignore[typeddict-item]
 
 
-class ChangeForm(forms.ModelForm):
+class ChangeForm(ModelForm):
     class Meta:
         model = MembershipChange
         fields = ["kind", "date", "other_org", "note"]
@@ -123,7 +173,7 @@ class MultipleChoice(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
 
-class RosterFilterForm(forms.Form):
+class RosterFilterForm(Form):
     q = forms.CharField(
         label="搜索",
         required=False,
@@ -156,9 +206,8 @@ class RosterFilterForm(forms.Form):
             viewer,
             Perm.ROSTER_VIEW,
             label="组织",
-            members_only=True,
             required=False,
-            empty_label="全部",
+            empty_label="全部组织",
         )
         self.order_fields(["q", "union"])
 

@@ -38,7 +38,8 @@ class Member(TimeStampedModel):
         "org.Union", verbose_name="所属工会", on_delete=models.PROTECT, related_name="members"
     )
     name = models.CharField("姓名", max_length=50)
-    name_pinyin = models.CharField("姓名拼音", max_length=200, db_index=True, editable=False)
+    # Indexed by member_pinyin_walk_idx, which leads with it.
+    name_pinyin = models.CharField("姓名拼音", max_length=200, editable=False)
     name_initials = models.CharField("拼音首字母", max_length=50, db_index=True, editable=False)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices, blank=True)
     id_number_enc = models.TextField("身份证号（密文）", blank=True, editable=False)
@@ -91,7 +92,15 @@ class Member(TimeStampedModel):
         verbose_name_plural = "会员"
         ordering = ["name_pinyin", "id"]
         indexes = [
+            # The roster's order, and each row's union beside it: a page of a large result
+            # walks this index and checks the union without reading the row (see
+            # queries.RosterPaginator); the pinyin search uses its leading column.
+            models.Index(fields=["name_pinyin", "id", "union"], name="member_pinyin_walk_idx"),
             models.Index(fields=["union", "status"], name="member_union_status_idx"),
+            # A name search (name contains 「王云」) reads names by union without the rows.
+            models.Index(fields=["union", "name"], name="member_union_name_idx"),
+            # members.temporary and the 用工形式 filter: by union, without the rows.
+            models.Index(fields=["union", "employment_type"], name="member_union_employment_idx"),
             models.Index(fields=["employee_no"], name="member_employee_no_idx"),
             models.Index(fields=["card_no"], name="member_card_no_idx"),
             models.Index(fields=["id_number_hash"], name="member_id_hash_idx"),
@@ -173,8 +182,12 @@ class MembershipChange(models.Model):
         verbose_name_plural = "会籍变动"
         ordering = ["date", "id"]
         indexes = [
-            models.Index(fields=["member", "date", "id"], name="change_member_date_idx"),
+            # A member's latest change on a date, kind included: an index-only probe per
+            # member for the roster as of a date (queries.on_roster_as_of).
+            models.Index(fields=["member", "date", "id", "kind"], name="change_member_latest_idx"),
             models.Index(fields=["union", "kind", "date"], name="change_union_kind_date_idx"),
+            # The changes of a period (queries.changed_between: joined, left).
+            models.Index(fields=["kind", "date", "member"], name="change_kind_date_idx"),
         ]
 
     def __str__(self) -> str:

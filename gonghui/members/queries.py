@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.paginator import Page, Paginator
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from gonghui.common.scope import Perm, visible
@@ -56,19 +58,40 @@ def status_as_of(date: dt.date) -> Subquery:
 
 
 def on_roster_as_of(qs: QuerySet[Member], date: dt.date) -> QuerySet[Member]:
-    """Members who were 在册 at the end of ``date`` (their latest change put them there)."""
-    return qs.alias(kind_then=status_as_of(date)).filter(kind_then__in=ACTIVE_AFTER)
+    """Members who were 在册 at the end of ``date`` (their latest change put them there).
+
+    Two spellings of the same rows, one per database (bench/: 100,000 members). SQLite
+    runs the latest-kind subquery once per member, each an index-only probe of
+    ``change_member_latest_idx``. PostgreSQL would run it the same way, but prices that
+    plan high enough to JIT-compile it, which alone costs about a second; so it gets
+    "an 在册 change with no later change" (by date, then id), which it answers with two
+    hash joins.
+    """
+    if connections[qs.db].vendor != "postgresql":
+        return qs.alias(kind_then=status_as_of(date)).filter(kind_then__in=ACTIVE_AFTER)
+    later = MembershipChange.objects.filter(member=OuterRef("member"), date__lte=date).filter(
+        Q(date__gt=OuterRef("date")) | Q(date=OuterRef("date"), id__gt=OuterRef("id"))
+    )
+    latest_active = MembershipChange.objects.filter(
+        ~Exists(later), member=OuterRef("pk"), date__lte=date, kind__in=ACTIVE_AFTER
+    )
+    return qs.filter(Exists(latest_active))
 
 
 def changed_between(
     qs: QuerySet[Member], kinds: Iterable[str], start: dt.date | None, end: dt.date | None
 ) -> QuerySet[Member]:
-    changes = MembershipChange.objects.filter(member=OuterRef("pk"), kind__in=list(kinds))
+    """Members with a change of one of ``kinds`` dated from ``start`` to ``end``.
+
+    Found from the changes' side (``change_kind_date_idx``): the few changes of a
+    period, not one probe per member, which SQLite would otherwise do.
+    """
+    changes = MembershipChange.objects.filter(kind__in=list(kinds))
     if start:
         changes = changes.filter(date__gte=start)
     if end:
         changes = changes.filter(date__lte=end)
-    return qs.filter(Exists(changes))
+    return qs.filter(pk__in=changes.values("member_id"))
 
 
 def age_band_q(band: str, today: dt.date | None = None) -> Q:
@@ -106,12 +129,21 @@ class RosterFilter:
     changed_to: dt.date | None = None
 
 
-def roster(viewer: User, f: RosterFilter | None = None) -> QuerySet[Member]:
-    """The members ``viewer`` may see, filtered by ``f``."""
+def roster(
+    viewer: User, f: RosterFilter | None = None, *, prefix: bool = False
+) -> QuerySet[Member]:
+    """The members ``viewer`` may see, filtered by ``f``.
+
+    ``prefix`` names subtrees with ``LIKE`` instead of index ranges: the same rows, for
+    :class:`RosterPaginator` to fetch a page of a large result by walking the name index.
+    """
     f = f or RosterFilter()
-    qs = visible(Member.objects.all(), viewer, Perm.ROSTER_VIEW)
+    qs = visible(Member.objects.all(), viewer, Perm.ROSTER_VIEW, prefix=prefix)
     if f.union is not None:
-        qs = qs.filter(subtree_q(f.union.path, "union__path"))
+        if prefix:
+            qs = qs.filter(union__path__startswith=f.union.path)
+        else:
+            qs = qs.filter(subtree_q(f.union.path, "union__path"))
     if f.q:
         qs = qs.filter(search_q(f.q))
     if f.as_of and f.status == [MemberStatus.ACTIVE]:
@@ -128,6 +160,70 @@ def roster(viewer: User, f: RosterFilter | None = None) -> QuerySet[Member]:
     if f.changed:
         qs = changed_between(qs, f.changed, f.changed_from, f.changed_to)
     return qs
+
+
+class RosterPaginator(Paginator):
+    """The roster's pages, each fetched the way that is fast for how many rows match.
+
+    Still two queries, the count and the page, but the page query is chosen after the
+    count. A page is "the matching members by name, rows n to n + 50", and the two ways
+    to find it differ a thousandfold (bench/bench_roster.py, 100,000 members):
+
+    - many matches (a federation's whole roster, a large union): ``walk`` the name
+      index in order, check each row, stop after one page. ``walk`` names subtrees with
+      ``LIKE`` so that SQLite, which keeps no statistics, cannot take the union index
+      instead (``member_pinyin_walk_idx`` holds each row's union beside its name);
+    - few matches (a branch, a search): find the matching ids first, by the indexes
+      the count used, and only then read and sort those rows. Reading every row in
+      scope and sorting them all is what SQLite does otherwise for a name search.
+
+    PostgreSQL plans both cases well from its statistics, and gets the ids first only
+    for a search.
+    """
+
+    #: Walk when at least this many rows match and the page lies in their first quarter;
+    #: deeper pages are reached faster by sorting, even for the whole federation.
+    WALK_FROM = 5000
+
+    def __init__(
+        self,
+        object_list: QuerySet[Member],
+        per_page: int,
+        *,
+        walk: QuerySet[Member] | None = None,
+        ids_first: bool = True,
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.queryset = object_list
+        self.walk = walk
+        self.ids_first = ids_first
+
+    def page(self, number: int | str) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        qs = self.queryset
+        if self.walk is not None and self.count >= self.WALK_FROM and top * 4 <= self.count:
+            qs = self.walk
+        elif self.ids_first and top > bottom:
+            qs = Member.objects.filter(pk__in=qs.values("pk")).select_related("union")
+        return Page(qs[bottom:top], number, self)
+
+
+def roster_pages(viewer: User, f: RosterFilter | None, per_page: int) -> RosterPaginator:
+    """The roster list's pages (see :class:`RosterPaginator`)."""
+    f = f or RosterFilter()
+    if connections[Member.objects.db].vendor != "sqlite":
+        qs = roster(viewer, f).select_related("union")
+        return RosterPaginator(qs, per_page, ids_first=bool(f.q.strip()))
+    # Letters or digits are found by prefix through their own indexes, which SQLite
+    # takes only when the subtrees are not an index range it would rather use.
+    prefix = bool(f.q.strip()) and f.q.isascii()
+    qs = roster(viewer, f, prefix=prefix).select_related("union")
+    walk = roster(viewer, f, prefix=True).select_related("union")
+    return RosterPaginator(qs, per_page, walk=walk)
 
 
 def own_member(user: User) -> Member | None:

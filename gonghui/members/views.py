@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants
-from gonghui.common.web import AuthedRequest, add_errors, paginate, render_page
+from gonghui.common.web import AuthedRequest, add_errors, posted, render_page
 
 from . import queries, services
 from .forms import ChangeForm, MemberForm, RosterFilterForm
@@ -24,8 +26,9 @@ def _require_roster(request: AuthedRequest) -> None:
 def member_list(request: AuthedRequest) -> HttpResponse:
     _require_roster(request)
     form = RosterFilterForm(request.GET or None, viewer=request.user)
-    qs = queries.roster(request.user, form.to_filter() if request.GET else None)
-    page = paginate(request, qs.select_related("union"), settings.GONGHUI_PAGE_SIZE)
+    filters = form.to_filter() if request.GET else None
+    paginator = queries.roster_pages(request.user, filters, settings.GONGHUI_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -33,24 +36,33 @@ def member_list(request: AuthedRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "can_add": grants(request.user).any(Perm.ROSTER_EDIT),
+        "filtered": any(k != "page" and any(vals) for k, vals in request.GET.lists()),
     }
     return render_page(request, "members/list.html", context, "members/partials/results.html")
+
+
+def _detail_context(
+    request: AuthedRequest, member: Member, change_form: ChangeForm | None = None
+) -> dict[str, Any]:
+    """The member page: data, timeline, and for editors the change form and history."""
+    can_edit = can(request.user, Perm.ROSTER_EDIT, member.union)
+    if can_edit and change_form is None:
+        change_form = ChangeForm(member=member)
+    return {
+        "member": member,
+        "changes": member.changes.select_related("union", "created_by"),
+        "can_edit": can_edit,
+        "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
+        "history": audit.history(member)[:50] if can_edit else None,
+        "change_form": change_form if can_edit else None,
+    }
 
 
 def member_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     member = get_visible_or_404(
         Member.objects.select_related("union", "user"), request.user, Perm.ROSTER_VIEW, pk=pk
     )
-    can_edit = can(request.user, Perm.ROSTER_EDIT, member.union)
-    context = {
-        "member": member,
-        "changes": member.changes.select_related("union", "created_by"),
-        "can_edit": can_edit,
-        "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
-        "history": audit.history(member)[:50] if can_edit else None,
-        "change_form": ChangeForm(member=member) if can_edit else None,
-    }
-    return render(request, "members/detail.html", context)
+    return render(request, "members/detail.html", _detail_context(request, member))
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,7 +70,7 @@ def member_create(request: AuthedRequest) -> HttpResponse:
     if not grants(request.user).any(Perm.ROSTER_EDIT):
         raise PermissionDenied("您没有登记会员的权限。")
     form = MemberForm(
-        request.POST or None, viewer=request.user, initial={"union": request.GET.get("union")}
+        posted(request), viewer=request.user, initial={"union": request.GET.get("union")}
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,6 +78,7 @@ def member_create(request: AuthedRequest) -> HttpResponse:
                 actor=request.user,
                 join_kind=form.cleaned_data["join_kind"],
                 other_org=form.cleaned_data.get("other_org", ""),
+                registered_on=form.cleaned_data.get("registered_on"),
                 **form.fields_for_service(),
             )
         except ValidationError as exc:
@@ -82,7 +95,7 @@ def member_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         Member.objects.select_related("union"), request.user, Perm.ROSTER_EDIT, pk=pk
     )
     form = MemberForm(
-        request.POST or None,
+        posted(request),
         viewer=request.user,
         member=member,
         initial=MemberForm.initial_for(member),
@@ -113,25 +126,18 @@ def member_change(request: AuthedRequest, pk: int) -> HttpResponse:
             messages.success(request, f"已登记「{change.get_kind_display()}」。")
             return redirect("members:detail", pk=member.pk)
     member.refresh_from_db()
-    context = {
-        "member": member,
-        "changes": member.changes.select_related("union", "created_by"),
-        "can_edit": True,
-        "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
-        "history": audit.history(member)[:50],
-        "change_form": form,
-    }
+    context = _detail_context(request, member, form)
     return render(request, "members/detail.html", context, status=400)
 
 
 @require_POST
 def member_reveal(request: AuthedRequest, pk: int, field: str) -> HttpResponse:
     """The full 身份证号 or 手机号 in place of the masked one (htmx); audited."""
+    if field not in ("id_number", "phone"):
+        raise Http404("没有这一项。")
     member = get_visible_or_404(
         Member.objects.select_related("union"), request.user, Perm.ROSTER_PII, pk=pk
     )
-    if field not in ("id_number", "phone"):
-        raise PermissionDenied
     value = services.member_reveal(actor=request.user, member=member, field=field)
     return render(request, "members/partials/revealed.html", {"value": value})
 

@@ -43,7 +43,11 @@ class LockoutModelBackend(ModelBackend):
             return None
         if is_locked(user):
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+        if user.check_password(password):
+            # A deactivated account with the right password is not a guess: no failure is
+            # counted, and the login form says the account is deactivated.
+            if not self.user_can_authenticate(user):
+                return None
             if user.failed_logins:
                 User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
             return user
@@ -52,6 +56,10 @@ class LockoutModelBackend(ModelBackend):
 
     @staticmethod
     def _fail(user: User) -> None:
+        # Place the rows where the user's highest role is, so that the chairs who can
+        # unlock the account see the failures and the lock in their audit log.
+        home = user.roles.select_related("union").order_by("union__depth").first()
+        union = home.union if home else None
         with transaction.atomic():
             # F() so two wrong passwords at the same moment both count.
             User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
@@ -60,6 +68,7 @@ class LockoutModelBackend(ModelBackend):
                 actor=user,
                 action=AuditAction.LOGIN_FAILED,
                 obj=user,
+                union=union,
                 summary=f"登录失败（连续第 {user.failed_logins} 次）",
             )
             if user.failed_logins >= settings.GONGHUI_LOGIN_MAX_FAILURES:
@@ -69,5 +78,6 @@ class LockoutModelBackend(ModelBackend):
                     actor=user,
                     action=AuditAction.LOCKED,
                     obj=user,
+                    union=union,
                     summary=f"连续登录失败，账号锁定至 {timezone.localtime(until):%H:%M}",
                 )

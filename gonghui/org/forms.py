@@ -6,7 +6,13 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from gonghui.common.forms import DATE, restrict_union_field, union_field
+from gonghui.common.forms import (
+    DATE,
+    ChineseErrorsMixin,
+    Form,
+    restrict_union_field,
+    union_field,
+)
 from gonghui.common.scope import Perm
 
 from .auth import is_locked
@@ -14,7 +20,7 @@ from .choices import Portfolio, Role, UnionKind
 from .models import Union, User
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(ChineseErrorsMixin, AuthenticationForm):
     error_messages = {
         "invalid_login": "登录名或密码不正确。连续输错 %(max)s 次将锁定账号。",
         "inactive": "该账号已停用，请联系本工会主席。",
@@ -40,6 +46,11 @@ class LoginForm(AuthenticationForm):
                     code="locked",
                     params={"minutes": settings.GONGHUI_LOGIN_LOCK_MINUTES},
                 ) from None
+            password = self.cleaned_data.get("password") or ""
+            if user is not None and not user.is_active and user.check_password(password):
+                raise forms.ValidationError(
+                    self.error_messages["inactive"], code="inactive"
+                ) from None
             raise forms.ValidationError(
                 self.error_messages["invalid_login"],
                 code="invalid_login",
@@ -47,7 +58,7 @@ class LoginForm(AuthenticationForm):
             ) from None
 
 
-class UnionForm(forms.Form):
+class UnionForm(Form):
     name = forms.CharField(label="名称", max_length=100)
     code = forms.CharField(
         label="代码", max_length=32, required=False, help_text="用于导入和命令行，留空自动生成"
@@ -76,7 +87,7 @@ class UnionForm(forms.Form):
         return data
 
 
-class MoveForm(forms.Form):
+class MoveForm(Form):
     def __init__(self, *args: Any, viewer: User, union: Union, **kwargs: Any):
         super().__init__(*args, **kwargs)
         field = union_field(viewer, Perm.ORG_EDIT, label="移到")
@@ -84,14 +95,25 @@ class MoveForm(forms.Form):
         self.fields["new_parent"] = field
 
 
-class UserCreateForm(forms.Form):
+class UserCreateForm(Form):
     username = forms.CharField(
         label="登录名", max_length=150, help_text="字母、数字或工号，登录时使用"
     )
     full_name = forms.CharField(label="姓名", max_length=50)
-    password = forms.CharField(label="初始密码", widget=forms.PasswordInput, min_length=8)
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
-    portfolio = forms.ChoiceField(label="分工（委员）", choices=Portfolio.choices, required=False)
+    password = forms.CharField(
+        label="初始密码",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        min_length=8,
+        help_text="至少 8 位，不能全是数字；请当面或电话告知本人，登录后可自行修改",
+    )
+    # The least powerful role is the default: a chair picks 主席 on purpose, never by accident.
+    role = forms.ChoiceField(label="角色", choices=Role.choices, initial=Role.MEMBER)
+    portfolio = forms.ChoiceField(
+        label="分工（委员）",
+        choices=Portfolio.choices,
+        required=False,
+        help_text="仅委员需要；组织委员可查看完整身份证号和手机号",
+    )
 
     def __init__(self, *args: Any, viewer: User, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -104,9 +126,14 @@ class UserCreateForm(forms.Form):
         return password
 
 
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
-    portfolio = forms.ChoiceField(label="分工（委员）", choices=Portfolio.choices, required=False)
+class RoleForm(Form):
+    role = forms.ChoiceField(label="角色", choices=Role.choices, initial=Role.MEMBER)
+    portfolio = forms.ChoiceField(
+        label="分工（委员）",
+        choices=Portfolio.choices,
+        required=False,
+        help_text="仅委员需要；组织委员可查看完整身份证号和手机号",
+    )
 
     def __init__(self, *args: Any, viewer: User, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -114,9 +141,16 @@ class RoleForm(forms.Form):
         self.order_fields(["union", "role", "portfolio"])
 
 
-class PasswordForm(forms.Form):
-    password = forms.CharField(label="新密码", widget=forms.PasswordInput, min_length=8)
-    password2 = forms.CharField(label="再输一次", widget=forms.PasswordInput)
+class PasswordForm(Form):
+    password = forms.CharField(
+        label="新密码",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        min_length=8,
+        help_text="至少 8 位，不能全是数字",
+    )
+    password2 = forms.CharField(
+        label="再输一次", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -38,6 +38,9 @@ def tree(
         qs = qs.filter(subtree_q(root.path))
     if kind:
         qs = qs.filter(kind=kind)
+        if root is not None:
+            # "分工会 under X" means below X: X itself is not one of its own branches.
+            qs = qs.exclude(pk=root.pk)
     if not include_archived:
         qs = qs.filter(archived_at__isnull=True)
     return qs.annotate(

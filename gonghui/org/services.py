@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F, Value
@@ -14,7 +16,7 @@ from django.utils import timezone
 from gonghui.common import audit
 from gonghui.common.errors import ServiceError
 from gonghui.common.models import AuditAction
-from gonghui.common.scope import Perm, forget, require
+from gonghui.common.scope import Perm, forget, grants, require
 
 from .choices import ALLOWED_CHILDREN, Portfolio, Role, UnionKind
 from .models import RoleAssignment, Union, User, path_segment, subtree_q
@@ -70,13 +72,14 @@ def union_create(
     name = name.strip()
     if not name:
         raise ServiceError({"name": "请填写名称。"})
+    if parent is not None:
+        # Lock the parent so a concurrent move cannot change the path we build on, and
+        # check the fresh row: the caller's copy may predate an archive.
+        parent = Union.objects.select_for_update().get(pk=parent.pk)
     _check_placement(kind, parent)
     code = code.strip().upper()
     if code:
         _check_code(code)
-    if parent is not None:
-        # Lock the parent so a concurrent move cannot change the path we build on.
-        parent = Union.objects.select_for_update().get(pk=parent.pk)
     placeholder = f"~{uuid.uuid4().hex}"
     union = Union(
         name=name,
@@ -197,7 +200,9 @@ def union_archive(*, actor: User | None, union: Union) -> Union:
     """Archive a node and its subtree. It disappears from lists; its records stay."""
     if actor is not None:
         require(actor, Perm.ORG_EDIT, union)
-        if union.parent is None:
+        # A chair of the top node would otherwise archive their whole tree, themselves
+        # included; only a superuser (who keeps access) may close a top node.
+        if union.parent is None and not grants(actor).superuser:
             raise ServiceError("不能归档最上级组织。")
     union = Union.objects.select_for_update().get(pk=union.pk)
     if union.is_archived:
@@ -403,3 +408,80 @@ def role_revoke(*, actor: User | None, assignment: RoleAssignment) -> None:
     )
     assignment.delete()
     forget(user)
+
+
+# Bulk import (common.imports, org.imports) --------------------------------------------
+
+if TYPE_CHECKING:
+    from gonghui.common.imports.progress import Progress
+
+
+def check_placement(kind: str, parent: Union | None) -> None:
+    """The placement rule (which kinds may sit under which), for the importer's check."""
+    _check_placement(kind, parent)
+
+
+@dataclass
+class UnionRow:
+    """One row of a checked 组织架构 import: a node to create, or a stored one to change.
+
+    ``parent`` is a stored union, or the ``index`` of an earlier row that creates it.
+    """
+
+    row: int
+    index: int
+    name: str
+    kind: str
+    parent: Union | int | None
+    code: str = ""
+    headcount: int | None = None
+    existing: Union | None = None
+    move: bool = False
+
+
+@dataclass
+class UnionImportPlan:
+    record_id: int | None = None
+    file_name: str = ""
+    rows: list[UnionRow] = field(default_factory=list)  # parents before children
+
+
+@transaction.atomic
+def unions_import(
+    *, actor: User | None, plan: UnionImportPlan, progress: Progress | None = None
+) -> None:
+    """Write a checked union-tree import in one transaction, through ``union_create``,
+    ``union_update`` and ``union_move`` (each checking its rules and writing its own
+    audit row), plus one audit row for the import."""
+    made: dict[int, Union] = {}
+    total = len(plan.rows)
+    created = updated = 0
+    for done, r in enumerate(plan.rows, start=1):
+        parent = made[r.parent] if isinstance(r.parent, int) else r.parent
+        if r.existing is not None:
+            union = union_update(actor=actor, union=r.existing, name=r.name, headcount=r.headcount)
+            if r.move and parent is not None:
+                union = union_move(actor=actor, union=union, new_parent=parent)
+            updated += 1
+        else:
+            union = union_create(
+                actor=actor,
+                name=r.name,
+                kind=r.kind,
+                parent=parent,
+                code=r.code,
+                headcount=r.headcount or 0,
+            )
+            created += 1
+        made[r.index] = union
+        if progress is not None:
+            progress.update("write", done, total)
+    tag = f"（导入记录 #{plan.record_id}）" if plan.record_id else "（命令行导入）"
+    first = next(iter(made.values()), None)
+    audit.record(
+        actor=actor,
+        action=AuditAction.IMPORT,
+        union=first.parent if first is not None and first.parent_id else first,
+        summary=f"导入组织架构「{plan.file_name}」：新增 {created} 个，修改 {updated} 个{tag}",
+        changes={"新增": created, "修改": updated},
+    )

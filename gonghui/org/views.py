@@ -1,18 +1,23 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.timezone import now
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants
-from gonghui.common.web import AuthedRequest, add_errors, paginate
+from gonghui.common.web import AuthedRequest, add_errors, paginate, posted
 
 from . import queries, services
+from .auth import is_locked
 from .choices import UnionKind
 from .forms import LoginForm, MoveForm, PasswordForm, RoleForm, UnionForm, UserCreateForm
 from .models import RoleAssignment, Union, User
@@ -90,7 +95,7 @@ def union_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def union_create(request: AuthedRequest) -> HttpResponse:
     _require(request, Perm.ORG_EDIT, "您没有新建组织的权限。")
     form = UnionForm(
-        request.POST or None,
+        posted(request),
         viewer=request.user,
         initial={"parent": request.GET.get("parent"), "kind": UnionKind.GROUP},
     )
@@ -112,7 +117,7 @@ def union_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         k: getattr(union, k)
         for k in ("name", "code", "headcount", "term_no", "term_start", "term_end")
     }
-    form = UnionForm(request.POST or None, viewer=request.user, editing=union, initial=initial)
+    form = UnionForm(posted(request), viewer=request.user, editing=union, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.union_update(actor=request.user, union=union, **form.cleaned_data)
@@ -127,7 +132,7 @@ def union_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def union_move(request: AuthedRequest, pk: int) -> HttpResponse:
     union = get_visible_or_404(Union.objects.all(), request.user, Perm.ORG_EDIT, via="", pk=pk)
-    form = MoveForm(request.POST or None, viewer=request.user, union=union)
+    form = MoveForm(posted(request), viewer=request.user, union=union)
     if request.method == "POST" and form.is_valid():
         try:
             services.union_move(
@@ -165,7 +170,16 @@ def user_list(request: AuthedRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
-    return render(request, "org/users.html", {"page": paginate(request, qs, 50), "q": q})
+    return render(
+        request,
+        "org/users.html",
+        {
+            "page": paginate(request, qs, 50),
+            "q": q,
+            "query": urlencode({"q": q}) if q else "",
+            "now": now(),
+        },
+    )
 
 
 def _managed_user(request: AuthedRequest, pk: int) -> User:
@@ -178,7 +192,7 @@ def _managed_user(request: AuthedRequest, pk: int) -> User:
 @require_http_methods(["GET", "POST"])
 def user_create(request: AuthedRequest) -> HttpResponse:
     _require(request, Perm.USERS_MANAGE, "您没有管理用户的权限。")
-    form = UserCreateForm(request.POST or None, viewer=request.user)
+    form = UserCreateForm(posted(request), viewer=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(actor=request.user, **form.cleaned_data)
@@ -193,7 +207,7 @@ def user_create(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     user = _managed_user(request, pk)
-    role_form = RoleForm(request.POST or None, viewer=request.user)
+    role_form = RoleForm(posted(request), viewer=request.user)
     if request.method == "POST" and role_form.is_valid():
         try:
             services.role_grant(actor=request.user, user=user, **role_form.cleaned_data)
@@ -202,11 +216,16 @@ def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "已授予角色。")
             return redirect("org:user_detail", pk=user.pk)
+    member = getattr(user, "member", None)
     return render(
         request,
         "org/user_detail.html",
         {
             "subject": user,
+            "locked": is_locked(user),
+            "member": member
+            if member and can(request.user, Perm.ROSTER_VIEW, member.union)
+            else None,
             "roles": queries.roles_of(request.user, user),
             "role_form": role_form,
             "password_form": PasswordForm(user=user),
@@ -260,14 +279,14 @@ def user_toggle(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def my_password(request: AuthedRequest) -> HttpResponse:
-    form = PasswordForm(request.POST or None, user=request.user)
+    form = PasswordForm(posted(request), user=request.user)
     if request.method == "POST" and form.is_valid():
-        services.user_set_password(
+        user = services.user_set_password(
             actor=request.user, user=request.user, password=form.cleaned_data["password"]
         )
-        from django.contrib.auth import update_session_auth_hash
-
-        update_session_auth_hash(request, request.user)
+        # The service saved a fresh copy; the session must follow *its* hash, or the
+        # user is logged out by their own password change.
+        update_session_auth_hash(request, user)
         messages.success(request, "密码已修改。")
         return redirect("members:me")
     return render(request, "org/password.html", {"form": form})

@@ -2,68 +2,66 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from gonghui.common.reporting import Period
-from gonghui.common.scope import Perm, get_visible_or_404, grants, top_unions
+from gonghui.common.models import AuditEntry
+from gonghui.common.reporting import Fact, Period
+from gonghui.common.scope import Perm, get_visible_or_404, grants, top_unions, visible
 from gonghui.common.web import AuthedRequest
 from gonghui.org.models import Union
 
-from .registry import compute
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class PeriodForm(forms.Form):
-    union = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    start = forms.DateField(label="从", widget=DATE)
-    end = forms.DateField(label="到", widget=DATE)
-
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", "结束日期不能早于开始日期。")
-        return data
+from .forms import PeriodForm
+from .registry import all_facts, compute
 
 
-def _this_year() -> Period:
-    return Period.year(dt.date.today().year)
+def _roster_first(facts: list[Fact]) -> list[Fact]:
+    """The roster's figures lead the dashboard; the rest follow in report order."""
+    return sorted(facts, key=lambda f: not f.key.startswith("members."))
 
 
 def dashboard(request: AuthedRequest) -> HttpResponse:
-    """Home: the roster figures of each union the user oversees, this year so far."""
+    """Home: the roster figures of each union the user oversees, this year so far.
+
+    A member without an officer's role has nothing to oversee: self-service instead.
+    """
     g = grants(request.user)
     if not (g.any(Perm.REPORT_VIEW) or g.any(Perm.ROSTER_VIEW)):
         return redirect("members:me")
-    period = _this_year()
+    period = Period.year(dt.date.today().year)
     roots = list(top_unions(request.user, Perm.REPORT_VIEW)[:5]) or list(
         top_unions(request.user, Perm.ROSTER_VIEW)[:5]
     )
-    panels = [(u, [f for _, facts in compute(u, period) for f in facts]) for u in roots]
-    return render(request, "reports/dashboard.html", {"panels": panels, "period": period})
+    panels = [(u, _roster_first(all_facts(u, period))) for u in roots]
+    recent = None
+    if g.any(Perm.AUDIT_VIEW):
+        recent = list(visible(AuditEntry.objects.all(), request.user, Perm.AUDIT_VIEW)[:8])
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "panels": panels,
+            "period": period,
+            "recent": recent,
+            "can_add": g.any(Perm.ROSTER_EDIT),
+            "can_roster": g.any(Perm.ROSTER_VIEW),
+        },
+    )
 
 
 def figures(request: AuthedRequest) -> HttpResponse:
     """All report figures for a union and a period, each linked to its records."""
     if not grants(request.user).any(Perm.REPORT_VIEW):
         raise PermissionDenied("您没有查看工作报告的权限。")
-    period = _this_year()
-    form = PeriodForm(request.GET or None, initial={"start": period.start, "end": period.end})
+    form = PeriodForm(request.GET)
+    period = form.period()
     roots = list(top_unions(request.user, Perm.REPORT_VIEW))
     union: Union | None = roots[0] if roots else None
-    if form.is_valid():
-        period = Period(form.cleaned_data["start"], form.cleaned_data["end"])
-        if form.cleaned_data.get("union"):
-            union = get_visible_or_404(
-                Union.objects.all(),
-                request.user,
-                Perm.REPORT_VIEW,
-                via="",
-                pk=form.cleaned_data["union"],
-            )
+    if request.GET.get("union"):
+        union = get_visible_or_404(
+            Union.objects.all(), request.user, Perm.REPORT_VIEW, via="", pk=request.GET["union"]
+        )
     sections = compute(union, period) if union else []
     return render(
         request,

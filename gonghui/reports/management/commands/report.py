@@ -23,6 +23,8 @@ def _date(value: str) -> dt.date:
 
 class Command(BaseCommand):
     help = "计算工作报告中的各项数字（工会及其全部下级组织，指定期间）。"
+    # A read-only command: skip the system checks (about 0.4 s of every run).
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--union", required=True, help="工会名称或代码")

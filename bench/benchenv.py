@@ -1,0 +1,82 @@
+"""What the benchmark scripts share: which database, the environment, Django's start.
+
+Both scripts take ``--db sqlite|postgres``; ``GONGHUI_DATABASE_URL`` in the environment
+wins over either. The keys are fixed bench values (the data is made up), so the
+generator and the benchmark, and the ``gonghui report`` they start, agree.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(os.environ.get("GONGHUI_BENCH_DIR", "/tmp/bench"))
+
+URLS = {
+    "sqlite": f"sqlite:///{BENCH_DIR / 'roster.sqlite3'}",
+    "postgres": "postgres://postgres@127.0.0.1:5432/gonghui_bench",
+}
+
+#: Logins the generator creates and the benchmark uses.
+PASSWORD = "Bench#2026-roster"
+CHAIR = "bench_chair"  # 主席 at the federation: all 100,000
+OFFICER = "bench_officer"  # 分工会主席 of one branch
+ADMIN = "bench_admin"  # superuser, for Django's admin
+ROOT_CODE = "JCZGH"
+
+BENCH_ENV = {
+    "GONGHUI_SECRET_KEY": "bench-secret-key-not-for-production",
+    "GONGHUI_ENCRYPTION_KEY": "YPh-UnEu2uo6PrDscDeCNGEfT9ci6RnpfECEeVPYHQs=",
+    "GONGHUI_DATA_DIR": str(BENCH_DIR / "data"),
+    # The test client sends Host: testserver.
+    "GONGHUI_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+    "DJANGO_SETTINGS_MODULE": "gonghui.settings",
+}
+
+
+def database_url(db: str) -> str:
+    url = os.environ.get("GONGHUI_DATABASE_URL") or URLS[db]
+    name = urlparse(url).path.lstrip("/")
+    if url.startswith("postgres") and name in ("test", "postgres", ""):
+        sys.exit(f"拒绝使用数据库「{name}」：基准测试请用自己的库，如 gonghui_bench。")
+    return url
+
+
+def configure(db: str) -> str:
+    """Set the environment for ``db`` and start Django; return the database URL."""
+    url = database_url(db)
+    for key, value in BENCH_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ["GONGHUI_DATABASE_URL"] = url
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    return url
+
+
+def subprocess_env(url: str) -> dict[str, str]:
+    """The environment for a ``gonghui`` command run against the bench database."""
+    env = {**os.environ, **{k: os.environ.get(k, v) for k, v in BENCH_ENV.items()}}
+    env["GONGHUI_DATABASE_URL"] = url
+    # As installed, Python keeps compiled modules; a sandbox that forbids writing them
+    # would time compiling Django instead of the command. Kept outside the work tree.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(BENCH_DIR / "pycache")
+    return env
+
+
+def recreate_postgres(url: str) -> None:
+    """Drop and create the bench database (never ``test`` or ``postgres``)."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin_url = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')

@@ -1,0 +1,467 @@
+"""The import engine: read, normalise, validate every row, then write all or nothing.
+
+The same steps for every kind of import and for the web and the CLI alike:
+
+1. open the file safely (:mod:`.reader`), pick the sheet, find the header row (it may
+   sit below a title row) and match its cells to the declared columns and aliases;
+2. turn every cell into a clean value (:mod:`.normalize`), collecting cell errors;
+3. let the app's spec check every row against the database and plan the writes
+   (new / changed / unchanged, what changes), collecting row errors;
+4. if any row has an error, stop: nothing is written, every error is reported as
+   ``第12行「身份证号」：校验位错误``; otherwise, when asked to commit, write every row in
+   one transaction through the app's service.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from gonghui.common.errors import ServiceError
+from gonghui.common.models import ImportRecord, ImportStatus
+from gonghui.common.scope import Perm, can, grants
+
+from .bulk import large_cache
+from .columns import ImportSpec, header_key
+from .normalize import CellError, converter
+from .progress import Progress
+from .reader import HEADER_SEARCH_ROWS, FileProblem, SheetData, open_workbook, too_many_rows
+
+if TYPE_CHECKING:
+    from gonghui.org.models import Union, User
+
+log = logging.getLogger(__name__)
+
+#: Row errors kept on the record (the count is always exact).
+MAX_STORED_ERRORS = 5000
+#: Changed rows shown in the preview.
+PREVIEW_SAMPLES = 20
+
+
+def col_letter(index: int) -> str:
+    """0 → ``A``, 27 → ``AB``."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass
+class RowError:
+    """One problem: the spreadsheet row (1-based, as Excel numbers it), the column as
+    the file names it, and what to fix. ``col`` is the 0-based sheet column, for marking."""
+
+    row: int
+    column: str
+    message: str
+    col: int | None = None
+
+    def text(self) -> str:
+        if self.column:
+            return f"第{self.row}行「{self.column}」：{self.message}"
+        return f"第{self.row}行：{self.message}"
+
+    def as_json(self) -> list[Any]:
+        return [self.row, self.column, self.message, self.col]
+
+    @classmethod
+    def from_json(cls, data: Sequence[Any]) -> RowError:
+        return cls(int(data[0]), str(data[1]), str(data[2]), data[3] if len(data) > 3 else None)
+
+
+@dataclass
+class Row:
+    """One data row: its spreadsheet row number and its clean values by column key.
+
+    Only the columns present in the file appear in ``values``; a blank cell is ``""``
+    (text) or ``None`` (dates, numbers).
+    """
+
+    number: int
+    values: dict[str, Any]
+    ok: bool = True
+
+
+@dataclass
+class Plan:
+    """What an import would do. ``payload`` is the spec's own plan of the writes."""
+
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    new_samples: list[dict[str, Any]] = field(default_factory=list)
+    payload: Any = None
+
+    def preview(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "samples": self.samples,
+            "new_samples": self.new_samples,
+        }
+
+
+@dataclass
+class Context:
+    """Everything a spec needs to check and write: who imports, where, from which file."""
+
+    spec: ImportSpec
+    actor: User | None
+    default_union: Union | None
+    file_name: str
+    record: ImportRecord | None = None
+    present: set[str] = field(default_factory=set)
+    headers: dict[str, str] = field(default_factory=dict)
+    columns_at: dict[str, int] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def error(self, row: Row, key: str | None, message: str) -> None:
+        """Record a problem of ``row`` in column ``key`` (``None``: the row as a whole)."""
+        row.ok = False
+        if key is None:
+            self.errors.append(RowError(row.number, "", message))
+            return
+        header = self.headers.get(key) or self.spec.column(key).header
+        # "身份证号校验位错误" under the header 身份证号 reads better as "校验位错误".
+        plain = self.spec.column(key).header
+        if message.startswith(plain) and len(message) > len(plain) + 1:
+            message = message[len(plain) :]
+        self.errors.append(RowError(row.number, header, message, self.columns_at.get(key)))
+
+    def can(self, perm: Perm, union: Union) -> bool:
+        if self.actor is None:
+            return self.default_union is None or union.path.startswith(self.default_union.path)
+        if not can(self.actor, perm, union):
+            return False
+        return self.default_union is None or union.path.startswith(self.default_union.path)
+
+    @property
+    def record_id(self) -> int | None:
+        return self.record.pk if self.record else None
+
+
+@dataclass
+class Layout:
+    """Where the data sits in the file: the sheet, the header row, the columns found."""
+
+    format: str
+    sheet: str
+    header_row: int  # 1-based
+    columns: dict[str, int]  # column key → 0-based sheet column
+    headers: dict[str, str]  # column key → the header as written in the file
+    ignored: list[str]  # headers not recognised
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`run_import`."""
+
+    ok: bool
+    written: bool = False
+    problem: str = ""
+    errors: list[RowError] = field(default_factory=list)
+    plan: Plan | None = None
+    layout: Layout | None = None
+    record: ImportRecord | None = None
+    notices: list[str] = field(default_factory=list)
+
+    def error_lines(self) -> list[str]:
+        if self.problem:
+            return [self.problem]
+        return [e.text() for e in self.errors]
+
+
+# Header -------------------------------------------------------------------------------
+
+
+def _header_index(spec: ImportSpec) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for col in spec.columns:
+        for key in col.header_keys():
+            index.setdefault(key, col.key)
+    return index
+
+
+def find_header(
+    sheet: SheetData, spec: ImportSpec
+) -> tuple[int, dict[str, int], dict[str, str], list[str], list[str]] | None:
+    """The best header row among the first rows of ``sheet``.
+
+    Returns ``(row_index, columns, headers, ignored, problems)`` or ``None`` when no row
+    names at least two declared columns (one, for a spec with one column).
+    """
+    index = _header_index(spec)
+    best: tuple[int, int, list[Any]] | None = None
+    for r, cells in sheet.head(HEADER_SEARCH_ROWS):
+        found = {
+            index[k] for k in (header_key(c) for c in cells if isinstance(c, str)) if k in index
+        }
+        if best is None or len(found) > best[1]:
+            best = (r, len(found), cells)
+    need = min(2, len(spec.columns))
+    if best is None or best[1] < need:
+        return None
+    r, _, cells = best
+    columns: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    ignored: list[str] = []
+    problems: list[str] = []
+    previous_text = None
+    for j, cell in enumerate(cells):
+        text = str(cell).strip() if cell not in (None, "") else ""
+        absolute = sheet.col_offset + j
+        key = index.get(header_key(cell)) if text else None
+        if key is None:
+            if text and text != previous_text:
+                ignored.append(text)
+            previous_text = text or None
+            continue
+        if key in columns:
+            if text == previous_text:
+                previous_text = text  # the same header merged over two cells
+                continue
+            problems.append(
+                f"「{spec.column(key).header}」列出现了两次（第 {col_letter(columns[key])} 列"
+                f"和第 {col_letter(absolute)} 列），请删去多余的一列。"
+            )
+            continue
+        columns[key] = absolute
+        headers[key] = text
+        previous_text = text
+    return r, columns, headers, ignored, problems
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def read_rows(
+    spec: ImportSpec,
+    path: Path,
+    ctx: Context,
+    progress: Progress,
+) -> tuple[list[Row], Layout]:
+    """Open the file, find the header, convert every cell. Raises :class:`FileProblem`."""
+    from django.conf import settings
+
+    book = open_workbook(path, file_name=ctx.file_name, sheet_hints=spec.sheet_hints)
+    found = None
+    sheet: SheetData | None = None
+    looked: list[str] = []
+    any_content = False
+    for name, load in book.sheets:
+        candidate = load()
+        looked.append(name)
+        if candidate.height:
+            any_content = True
+        found = find_header(candidate, spec)
+        if found:
+            sheet = candidate
+            break
+    if not any_content:
+        raise FileProblem(
+            "表格是空的：" + "、".join(f"「{n}」" for n in looked) + " 中没有任何内容。"
+        )
+    if found is None or sheet is None:
+        examples = "、".join(f"「{c.header}」" for c in spec.columns[:4])
+        raise FileProblem(
+            f"没有找到表头：在工作表 {'、'.join(f'「{n}」' for n in looked)} 的前 "
+            f"{HEADER_SEARCH_ROWS} 行中没有一行列名像 {examples}……请对照导入模板检查表头。"
+        )
+    header_index, columns, headers, ignored, problems = found
+    if problems:
+        raise FileProblem(" ".join(problems))
+    union_col = spec.union_column
+    missing = [
+        c
+        for c in spec.columns
+        if c.required and c.key not in columns and not (c.key == union_col and ctx.default_union)
+    ]
+    if union_col and union_col not in columns and ctx.default_union is None:
+        col = spec.column(union_col)
+        raise FileProblem(
+            f"表格中没有「{col.header}」列：请补上这一列，或在导入时指定默认的工会"
+            "（网页上选择「导入到」，命令行用 --union）。"
+        )
+    if missing:
+        names = "、".join(f"「{c.header}」" for c in missing)
+        raise FileProblem(f"缺少必填的列：{names}。请对照导入模板补上。")
+    ctx.present = set(columns)
+    ctx.headers = headers
+    ctx.columns_at = columns
+    layout = Layout(
+        format=book.format,
+        sheet=sheet.name,
+        header_row=header_index + 1,
+        columns=columns,
+        headers=headers,
+        ignored=ignored,
+    )
+    rows = _convert(spec, sheet, header_index, columns, ctx, progress)
+    if len(rows) > settings.GONGHUI_IMPORT_MAX_ROWS:
+        raise too_many_rows(settings.GONGHUI_IMPORT_MAX_ROWS)
+    if not rows:
+        raise FileProblem(f"工作表「{sheet.name}」只有表头，没有数据行。")
+    return rows, layout
+
+
+def _convert(
+    spec: ImportSpec,
+    sheet: SheetData,
+    header_index: int,
+    columns: dict[str, int],
+    ctx: Context,
+    progress: Progress,
+) -> list[Row]:
+    plan: list[tuple[str, int, Any, bool]] = []
+    for key, absolute in columns.items():
+        col = spec.column(key)
+        required = col.required and not (key == spec.union_column and ctx.default_union)
+        plan.append((key, absolute - sheet.col_offset, converter(col), required))
+    total = max(sheet.height - header_index - 1, 0)
+    rows: list[Row] = []
+    index_set = [j for _, j, _, _ in plan]
+    width_needed = max(index_set) + 1 if index_set else 0
+    done = 0
+    for r, cells in sheet.rows():
+        if r <= header_index:
+            continue
+        done += 1
+        if done % 2000 == 0:
+            progress.update("read", done, total)
+        if len(cells) < width_needed:
+            cells = list(cells) + [""] * (width_needed - len(cells))
+        # A row with nothing in any known column is a spacer, not data.
+        if all(cells[j] in ("", None) for j in index_set):
+            continue
+        row = Row(number=r + 1, values={})
+        values = row.values
+        for key, j, convert, required in plan:
+            raw = cells[j]
+            try:
+                value = convert(raw)
+            except CellError as exc:
+                ctx.error(row, key, str(exc))
+                values[key] = None
+                continue
+            if required and (value is None or value == ""):
+                ctx.error(row, key, "必填，不能为空")
+            values[key] = value
+        rows.append(row)
+    progress.update("read", total, total)
+    return rows
+
+
+# Running ------------------------------------------------------------------------------
+
+
+def check_permission(spec: ImportSpec, actor: User | None, default_union: Union | None) -> None:
+    if actor is None:
+        return
+    if default_union is not None:
+        if not can(actor, spec.perm, default_union):
+            raise FileProblem(f"您没有向「{default_union.name}」导入{spec.label}的权限。")
+    elif not grants(actor).any(spec.perm):
+        raise FileProblem(f"您没有导入{spec.label}的权限。")
+
+
+def run_import(
+    *,
+    spec: ImportSpec,
+    path: Path,
+    file_name: str,
+    actor: User | None,
+    default_union: Union | None = None,
+    commit: bool,
+    progress: Progress | None = None,
+    record: ImportRecord | None = None,
+) -> Result:
+    """Check ``path`` and, when ``commit`` and every row is valid, write it all.
+
+    Never raises for a bad file or bad rows: the :class:`Result` says what was wrong.
+    ``record`` (if given) is updated with the outcome; the write and the record's
+    ``done`` status are committed together.
+    """
+    progress = progress or Progress()
+    ctx = Context(
+        spec=spec, actor=actor, default_union=default_union, file_name=file_name, record=record
+    )
+    try:
+        check_permission(spec, actor, default_union)
+        rows, layout = read_rows(spec, path, ctx, progress)
+        plan = spec.check(rows, ctx, progress)
+        # The plan holds what is to be written; the rows' own values can go (a 100,000
+        # row import should not keep both in memory while it writes).
+        rows.clear()
+    except FileProblem as exc:
+        result = Result(ok=False, problem=exc.message)
+        _finish(record, result, ImportStatus.INVALID)
+        return result
+    result = Result(ok=not ctx.errors, errors=ctx.errors, plan=plan, layout=layout)
+    if layout.ignored:
+        result.notices.append(
+            "以下列不在模板中，已忽略：" + "、".join(f"「{h}」" for h in layout.ignored[:20])
+        )
+    if ctx.errors:
+        result.errors.sort(key=lambda e: (e.row, e.col if e.col is not None else -1))
+        _finish(record, result, ImportStatus.INVALID)
+        return result
+    if not commit:
+        _finish(record, result, ImportStatus.READY)
+        return result
+    try:
+        with large_cache(), transaction.atomic():
+            spec.write(plan, ctx, progress)
+            result.written = True
+            _finish(record, result, ImportStatus.DONE)
+    except (ServiceError, PermissionDenied, IntegrityError) as exc:
+        # A rule or a constraint refused a row at write time (someone changed the data
+        # since the check): the transaction is rolled back, nothing was written.
+        result.ok = False
+        result.written = False
+        reason = "；".join(exc.messages) if isinstance(exc, ServiceError) else str(exc)
+        result.problem = (
+            f"写入时被拒绝，未写入任何数据（数据可能刚被他人修改，请重新导入）：{reason}"
+        )
+        _finish(record, result, ImportStatus.FAILED)
+    finally:
+        progress.finish()
+    return result
+
+
+def _finish(record: ImportRecord | None, result: Result, status: str) -> None:
+    if record is None:
+        return
+    record.status = status
+    record.message = result.problem or "\n".join(result.notices)
+    record.error_count = 1 if result.problem else len(result.errors)
+    record.errors = [e.as_json() for e in result.errors[:MAX_STORED_ERRORS]]
+    if result.plan is not None:
+        plan = result.plan
+        record.total_rows = plan.total
+        record.created_count = plan.created
+        record.updated_count = plan.updated
+        record.unchanged_count = plan.unchanged
+        record.preview = plan.preview()
+        if result.layout is not None:
+            layout = result.layout
+            record.preview["sheet"] = layout.sheet
+            record.preview["header_row"] = layout.header_row
+            record.preview["format"] = layout.format
+            record.preview["first_col"] = min(layout.columns.values(), default=0)
+    if status in (ImportStatus.INVALID, ImportStatus.DONE, ImportStatus.FAILED):
+        record.finished_at = timezone.now()
+    record.save()

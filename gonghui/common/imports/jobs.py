@@ -1,0 +1,242 @@
+"""Running imports for the web (in a background thread) and the CLI, and exports.
+
+A web import has two steps, each a job on the same :class:`ImportRecord`: the check
+(``commit=False``, ending in ``ready`` or ``invalid``) and, after the user confirms,
+the write (``commit=True``), which checks everything again (the data may have changed
+in between) and then writes it all in one transaction. The request that starts a job
+returns at once; the page polls the record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from gonghui.common import audit
+from gonghui.common.models import AuditAction, ImportRecord, ImportStatus
+from gonghui.common.scope import Perm, grants
+
+from .columns import Column, ImportSpec, get_spec
+from .engine import Result, run_import
+from .progress import CacheProgress, Progress
+from .xlsx import export as export_xlsx
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from gonghui.org.models import Union, User
+
+log = logging.getLogger(__name__)
+
+_threads: dict[int, threading.Thread] = {}
+
+
+def upload_dir() -> Path:
+    return Path(settings.DATA_DIR) / "imports"
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name).name
+    base = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", base)[:100]
+    return base or "upload"
+
+
+def store_upload(upload: UploadedFile) -> Path:
+    """Keep an uploaded file under the data folder until its import is done."""
+    folder = upload_dir() / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _safe_name(upload.name or "upload")
+    with path.open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    return path
+
+
+def discard_file(record: ImportRecord) -> None:
+    """Delete the stored upload (it holds personal data) once it is no longer needed."""
+    if not record.stored_file:
+        return
+    path = Path(record.stored_file)
+    if path.parent.parent == upload_dir():
+        shutil.rmtree(path.parent, ignore_errors=True)
+    ImportRecord.objects.filter(pk=record.pk).update(stored_file="")
+    record.stored_file = ""
+
+
+def new_record(
+    *,
+    spec: ImportSpec,
+    actor: User | None,
+    union: Union | None,
+    file_name: str,
+    file_size: int,
+    stored_file: str = "",
+    source: str = "web",
+    dry_run: bool = False,
+) -> ImportRecord:
+    """The record of one import attempt; ``union`` is where it imports into (and so
+    who may review it later)."""
+    return ImportRecord.objects.create(
+        kind=spec.kind,
+        file_name=file_name[:255],
+        file_size=file_size,
+        stored_file=stored_file,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_name=actor.display_name if actor is not None and actor.pk else "系统",
+        union=union,
+        source=source,
+        dry_run=dry_run,
+        status=ImportStatus.CHECKING,
+    )
+
+
+def run_job(record_id: int, *, commit: bool, ip: str | None = None) -> Result | None:
+    """Check (and with ``commit`` write) the file of record ``record_id``."""
+
+    record = ImportRecord.objects.select_related("union", "actor").get(pk=record_id)
+    spec = get_spec(record.kind)
+    actor: User | None = record.actor
+    # The web form always names the union to import into: blank 所属工会 cells mean it,
+    # and rows may only name unions under it.
+    default_union = record.union
+    progress = CacheProgress(record.pk)
+    token = audit.current_ip.set(ip)
+    try:
+        result = run_import(
+            spec=spec,
+            path=Path(record.stored_file),
+            file_name=record.file_name,
+            actor=actor,
+            default_union=default_union,
+            commit=commit,
+            progress=progress,
+            record=record,
+        )
+    except Exception:
+        log.exception("import %s failed", record_id)
+        ImportRecord.objects.filter(pk=record_id).update(
+            status=ImportStatus.FAILED,
+            message="导入时发生意外错误，没有写入任何数据。请稍后重试，或把文件交给系统管理员。",
+            finished_at=timezone.now(),
+        )
+        return None
+    finally:
+        audit.current_ip.reset(token)
+        progress.finish()
+    if result.written:
+        discard_file(record)
+    return result
+
+
+def start_job(record: ImportRecord, *, commit: bool, ip: str | None = None) -> None:
+    """Run :func:`run_job` in a background thread (inline when the setting says so)."""
+    if commit:
+        record.status = ImportStatus.RUNNING
+        record.progress_total = record.total_rows
+        record.save(update_fields=["status", "progress_total"])
+    if not settings.GONGHUI_IMPORT_BACKGROUND:
+        run_job(record.pk, commit=commit, ip=ip)
+        return
+
+    def target() -> None:
+        try:
+            run_job(record.pk, commit=commit, ip=ip)
+        finally:
+            _threads.pop(record.pk, None)
+            # This thread's own database connection: close it, or it lingers.
+            connection.close()
+            close_old_connections()
+
+    thread = threading.Thread(target=target, name=f"import-{record.pk}", daemon=True)
+    _threads[record.pk] = thread
+    thread.start()
+
+
+def wait(record_id: int, timeout: float = 60) -> None:
+    """Wait for a background job (for tests and the benchmark)."""
+    thread = _threads.get(record_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+# Export -------------------------------------------------------------------------------
+
+
+def pii_covers(user: User, root: Union | None, view_perm: Perm) -> bool:
+    """May ``user`` see full personal numbers of everything the export would hold?"""
+    g = grants(user)
+    if g.superuser:
+        return True
+    if root is not None:
+        return g.reaches(Perm.ROSTER_PII, root.path)
+    pii = g.paths.get(Perm.ROSTER_PII, [])
+    views = g.paths.get(view_perm, [])
+    return bool(views) and all(any(v.startswith(p) for p in pii) for v in views)
+
+
+def export_records(
+    *,
+    spec: ImportSpec,
+    actor: User | None,
+    qs: Any,
+    root: Union | None,
+    full_pii: bool,
+    description: str = "",
+    columns: list[Column] | None = None,
+) -> tuple[bytes, int]:
+    """The export file of ``qs`` and its row count; the export itself is audited.
+
+    The caller has limited ``qs`` to what ``actor`` may see and decided ``full_pii``
+    (``actor=None`` is the system, i.e. the CLI).
+    """
+    cols = columns or [c for c in spec.columns if c.export]
+    count = qs.count()
+    data = export_xlsx(spec, spec.export_rows(qs, full_pii=full_pii, columns=cols), columns=cols)
+    what = ""
+    if spec.kind == "members":
+        what = "（含完整身份证号、手机号）" if full_pii else "（身份证号、手机号已脱敏）"
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            union=root,
+            summary=f"导出{spec.label} {count} 条{what}{description}"[:500],
+            changes={"条数": count, "完整个人信息": full_pii},
+        )
+    return data, count
+
+
+def cli_progress() -> Progress:
+    from .progress import StreamProgress
+
+    return StreamProgress()
+
+
+def marked_file_for(record: ImportRecord) -> tuple[bytes, str]:
+    """The uploaded file with its bad cells marked, and the name to download it as.
+
+    Raises ``FileNotFoundError`` when the upload is no longer kept.
+    """
+    from .engine import RowError
+    from .xlsx import marked_file
+
+    if not record.stored_file or not Path(record.stored_file).is_file():
+        raise FileNotFoundError(record.stored_file)
+    data = marked_file(
+        Path(record.stored_file),
+        file_format=str(record.preview.get("format") or ""),
+        sheet_name=str(record.preview.get("sheet") or ""),
+        errors=[RowError.from_json(e) for e in record.errors],
+        first_col=int(record.preview.get("first_col") or 0),
+    )
+    stem = Path(record.file_name).stem or "导入"
+    return data, f"{stem}（已标出错误）.xlsx"

@@ -1,0 +1,337 @@
+"""Writing Excel files from a spec's declaration: the template, exports, marked files.
+
+All three use the same :class:`~.columns.Column` list as the importer, so a template
+filled in, an export, or a marked file corrected imports with the same headers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .columns import Column, ColumnType, ImportSpec
+from .engine import RowError
+
+#: Rows of the template that get drop-downs and text formats.
+TEMPLATE_ROWS = 5000
+#: Above this many rows a marked file is rebuilt in write-only mode instead of loading
+#: the user's workbook (openpyxl needs about 1 KB per cell for a loaded workbook).
+MARK_IN_PLACE_MAX_ROWS = 30000
+AUTHOR = "工会工作台"
+
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_REQUIRED_FONT = Font(bold=True, color="C00000")
+_BOLD = Font(bold=True)
+_ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+_ERROR_FONT = Font(color="9C0006")
+_TEXT_TYPES = (ColumnType.TEXT, ColumnType.ID_NUMBER, ColumnType.PHONE, ColumnType.LOOKUP)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _number_format(col: Column) -> str | None:
+    if col.type in _TEXT_TYPES:
+        # "@" (text) keeps Excel from turning a typed 身份证号 into 1.10105E+17.
+        return "@"
+    if col.type == ColumnType.DATE:
+        return "yyyy-mm-dd"
+    if col.type == ColumnType.DECIMAL:
+        return "0.00"
+    return None
+
+
+def _choices_sheet(wb: Workbook, columns: Sequence[Column]) -> dict[str, str]:
+    """A hidden sheet listing each choice column's labels; returns key → range formula."""
+    ranges: dict[str, str] = {}
+    choice_cols = [c for c in columns if c.type == ColumnType.CHOICE and c.choices]
+    if not choice_cols:
+        return ranges
+    ws = wb.create_sheet("选项")
+    # Row by row (a write-only sheet has no random access): headers, then the labels.
+    ws.append([col.header for col in choice_cols])
+    for i in range(max(len(col.choices) for col in choice_cols)):
+        ws.append([col.choices[i][1] if i < len(col.choices) else None for col in choice_cols])
+    for j, col in enumerate(choice_cols, start=1):
+        letter = get_column_letter(j)
+        ranges[col.key] = f"选项!${letter}$2:${letter}${len(col.choices) + 1}"
+    ws.sheet_state = "hidden"
+    return ranges
+
+
+def _validations(ws: Any, columns: Sequence[Column], ranges: dict[str, str], last_row: int) -> None:
+    for j, col in enumerate(columns, start=1):
+        if col.key not in ranges:
+            continue
+        letter = get_column_letter(j)
+        dv = DataValidation(
+            type="list",
+            formula1=ranges[col.key],
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=f"{col.header}填写有误",
+            error=f"请从下拉列表中选择{col.header}。",
+        )
+        dv.add(f"{letter}2:{letter}{last_row}")
+        ws.data_validations.append(dv)
+
+
+def _setup_columns(ws: Worksheet, columns: Sequence[Column]) -> None:
+    for j, col in enumerate(columns, start=1):
+        dim = ws.column_dimensions[get_column_letter(j)]
+        dim.width = col.width + 2
+        fmt = _number_format(col)
+        if fmt:
+            dim.number_format = fmt
+
+
+def template(
+    spec: ImportSpec, *, example_union: str = "", columns: Sequence[Column] | None = None
+) -> bytes:
+    """The import template: headers, one example row, drop-downs, text formats, notes."""
+    columns = list(columns or spec.columns)
+    wb = Workbook()
+    ws = wb.active
+    assert isinstance(ws, Worksheet)
+    ws.title = spec.label
+    _setup_columns(ws, columns)
+    for j, col in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=j, value=col.header)
+        cell.fill = _HEADER_FILL
+        cell.font = _REQUIRED_FONT if col.required else _BOLD
+        cell.alignment = Alignment(horizontal="center")
+        if col.note or col.required:
+            text = ("必填。" if col.required else "") + col.note
+            cell.comment = Comment(text, AUTHOR, width=240, height=90)
+    example = spec.example_row()
+    for j, col in enumerate(columns, start=1):
+        value: Any = example[spec.columns.index(col)] if col in spec.columns else ""
+        if col.key == spec.union_column and example_union:
+            value = example_union
+        if value and col.type == ColumnType.DATE:
+            value = dt.date.fromisoformat(value)
+        elif value and col.type == ColumnType.DECIMAL:
+            value = Decimal(value)
+        example_cell = ws.cell(row=2, column=j, value=value if value != "" else None)
+        fmt = _number_format(col)
+        if fmt:
+            example_cell.number_format = fmt
+    ws.cell(row=2, column=1).comment = Comment(
+        "这一行是填写示例，导入前请改成真实数据或删除。", AUTHOR, width=200, height=60
+    )
+    ws.freeze_panes = "A2"
+    ranges = _choices_sheet(wb, columns)
+    _validations(ws, columns, ranges, TEMPLATE_ROWS)
+    _notes_sheet(wb, spec, columns)
+    wb.active = 0
+    return _save(wb)
+
+
+def _notes_sheet(wb: Workbook, spec: ImportSpec, columns: Sequence[Column]) -> None:
+    ws = wb.create_sheet("填写说明", 1)
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 8
+    ws.column_dimensions["C"].width = 60
+    ws.column_dimensions["D"].width = 40
+    ws.append([f"{spec.label}导入说明"])
+    ws["A1"].font = Font(bold=True, size=14)
+    for note in spec.notes:
+        ws.append([f"· {note}"])
+    ws.append([])
+    ws.append(["列名", "必填", "说明", "可选值 / 也认的列名"])
+    for cell in ws[ws.max_row]:
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+    for col in columns:
+        choices = "、".join(label for _, label in col.choices)
+        aliases = ("也可写作：" + "、".join(col.aliases)) if col.aliases else ""
+        ws.append([col.header, "是" if col.required else "", col.note, choices or aliases or ""])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def export(
+    spec: ImportSpec, rows: Iterable[list[Any]], *, columns: Sequence[Column] | None = None
+) -> bytes:
+    """An export with the template's headers, formats and drop-downs (write-only mode)."""
+    columns = list(columns or [c for c in spec.columns if c.export])
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(spec.label)
+    for j, col in enumerate(columns, start=1):
+        dim = ws.column_dimensions[get_column_letter(j)]
+        dim.width = col.width + 2
+        fmt = _number_format(col)
+        if fmt:
+            dim.number_format = fmt
+    ws.freeze_panes = "A2"
+    header = []
+    for col in columns:
+        cell = WriteOnlyCell(ws, value=col.header)
+        cell.font = _REQUIRED_FONT if col.required else _BOLD
+        cell.fill = _HEADER_FILL
+        header.append(cell)
+    ws.append(header)
+    count = 0
+    for values in rows:
+        ws.append([_cell_value(v) for v in values])
+        count += 1
+    ranges = _choices_sheet(wb, columns)
+    _validations(ws, columns, ranges, max(count + 1, 2))
+    return _save(wb)
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        # Money as a number cell; the importer reads it back to the same two places.
+        return float(value)
+    return value
+
+
+def _save(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+# Marked files -------------------------------------------------------------------------
+
+
+def _by_cell(errors: Sequence[RowError], fallback_col: int) -> dict[tuple[int, int], list[str]]:
+    marks: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for e in errors:
+        col = e.col if e.col is not None else fallback_col
+        marks[(e.row, col)].append(e.message)
+    return marks
+
+
+def marked_file(
+    path: Path,
+    *,
+    file_format: str,
+    sheet_name: str,
+    errors: Sequence[RowError],
+    rows: Iterable[tuple[int, list[Any]]] | None = None,
+    col_offset: int = 0,
+    first_col: int = 0,
+) -> bytes:
+    """The user's own file with every bad cell filled red and the reason in a comment,
+    plus a sheet listing all errors.
+
+    An .xlsx of moderate size is marked in place (its formats and other sheets kept);
+    an .xls, a CSV or a very large file is rebuilt from ``rows`` (as the reader read
+    them) into a new .xlsx.
+    """
+    marks = _by_cell(errors, first_col)
+    if file_format == "xlsx":
+        try:
+            data = _mark_in_place(path, sheet_name, marks, errors)
+        except Exception:  # any openpyxl failure: rebuild the file instead
+            data = None
+        if data is not None:
+            return data
+    if rows is None:
+        from .reader import open_workbook
+
+        book = open_workbook(path, file_name=path.name)
+        sheet = next((load() for name, load in book.sheets if name == sheet_name), None)
+        sheet = sheet or book.sheets[0][1]()
+        rows, col_offset = sheet.rows(), sheet.col_offset
+    return _rebuild(sheet_name, rows, col_offset, marks, errors)
+
+
+def _mark_in_place(
+    path: Path,
+    sheet_name: str,
+    marks: dict[tuple[int, int], list[str]],
+    errors: Sequence[RowError],
+) -> bytes | None:
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        size = sum(i.file_size for i in zf.infolist() if i.filename.startswith("xl/worksheets/"))
+    if size > MARK_IN_PLACE_MAX_ROWS * 400:
+        return None
+    wb = load_workbook(path)
+    if sheet_name not in wb.sheetnames:
+        return None
+    ws = wb[sheet_name]
+    for (row, col), messages in marks.items():
+        cell = ws.cell(row=row, column=col + 1)
+        if type(cell).__name__ == "MergedCell":
+            continue
+        cell.fill = _ERROR_FILL
+        cell.font = _ERROR_FONT
+        cell.comment = Comment("\n".join(messages), AUTHOR, width=260, height=100)
+    _error_sheet(wb, errors)
+    wb.active = wb.sheetnames.index(sheet_name)
+    return _save(wb)
+
+
+def _error_sheet(wb: Workbook, errors: Sequence[RowError]) -> None:
+    name = "错误说明"
+    if name in wb.sheetnames:
+        del wb[name]
+    ws = wb.create_sheet(name)
+    ws.append(["行", "列", "问题"])
+    for cell in ws[1]:
+        cell.font = _BOLD
+    for e in errors:
+        ws.append([e.row, e.column, e.message])
+    ws.column_dimensions["C"].width = 80
+
+
+def _rebuild(
+    sheet_name: str,
+    rows: Iterable[tuple[int, list[Any]]],
+    col_offset: int,
+    marks: dict[tuple[int, int], list[str]],
+    errors: Sequence[RowError],
+) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet_name[:31] or "Sheet1")
+    last_marked: dict[int, int] = {}
+    for r, c in marks:
+        last_marked[r] = max(last_marked.get(r, 0), c)
+    next_row = 0
+    for r, cells in rows:
+        while next_row < r:
+            ws.append([])
+            next_row += 1
+        values: list[Any] = [None] * col_offset + [None if c == "" else c for c in cells]
+        if r + 1 in last_marked:
+            out: list[Any] = []
+            width = max(len(values), last_marked[r + 1] + 1)
+            values += [None] * (width - len(values))
+            for j, value in enumerate(values):
+                messages = marks.get((r + 1, j))
+                if messages:
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.fill = _ERROR_FILL
+                    cell.font = _ERROR_FONT
+                    cell.comment = Comment("\n".join(messages), AUTHOR, width=260, height=100)
+                    out.append(cell)
+                else:
+                    out.append(value)
+            ws.append(out)
+        else:
+            ws.append(values)
+        next_row += 1
+    errors_ws = wb.create_sheet("错误说明")
+    errors_ws.append(["行", "列", "问题"])
+    for e in errors:
+        errors_ws.append([e.row, e.column, e.message])
+    return _save(wb)

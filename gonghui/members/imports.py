@@ -1,0 +1,771 @@
+"""会员名册 in Excel: its columns, how a row finds its member, what an import changes.
+
+Upsert: a row is the member with the same 身份证号 (through the look-up hash); else the
+member with the same 工号 in the same 基层工会; else the one with the same 会员证号;
+else a new member. A blank cell never clears what is stored, and a masked 身份证号 or
+手机号 (as an export without full view writes them) leaves the stored number as it is,
+so an exported file imports back unchanged.
+
+The rules of a member's data live in ``members.services.apply_fields``; this module
+only reads rows, finds their members in a few queries and plans the writes, which
+``members.services.members_import`` carries out.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
+
+from django.db.models import QuerySet
+from django.db.models.base import ModelState
+
+from gonghui.common import crypto
+from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
+from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
+from gonghui.common.imports.normalize import clean_text, is_masked
+from gonghui.common.imports.progress import Progress
+from gonghui.common.scope import Perm, can, visible
+from gonghui.common.validators import normalize_id_number, normalize_phone
+from gonghui.org.choices import UnionKind
+from gonghui.org.models import Union, User, subtree_q
+
+from .choices import (
+    CURRENT_STATUSES,
+    EDUCATIONS,
+    ETHNICITIES,
+    POLITICAL_STATUSES,
+    STATUS_AFTER,
+    TRANSITIONS,
+    ChangeKind,
+    EmploymentType,
+    Gender,
+    MemberStatus,
+)
+from .models import Member
+from .services import (
+    MemberFields,
+    MemberImportPlan,
+    NewMember,
+    UpdatedMember,
+    apply_fields,
+    members_import,
+    union_trail,
+)
+
+_CHUNK = 5000
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "姓名", aliases=("会员姓名", "职工姓名", "名字"), required=True,
+           max_length=50, example="王芳", width=10),
+    Column("gender", "性别", ColumnType.CHOICE, choices=tuple(Gender.choices),
+           choice_aliases={"男性": "M", "女性": "F"}, example="女", width=6,
+           note="男或女；填了身份证号可留空，按身份证号判断"),
+    Column("id_number", "身份证号", ColumnType.ID_NUMBER,
+           aliases=("身份证号码", "证件号码", "身份证", "公民身份号码", "证件号", "身份证件号码"),
+           example="11010519491231002X", width=21,
+           note="18 位；请把该列设为「文本」格式，否则 Excel 会丢掉末尾几位。"
+           "含 * 的脱敏号码（如导出文件中的）表示不修改"),
+    Column("birth_date", "出生日期", ColumnType.DATE, aliases=("出生年月日", "生日"),
+           example="1949-12-31", width=12, note="填了身份证号可留空"),
+    Column("phone", "手机号", ColumnType.PHONE,
+           aliases=("手机号码", "手机", "联系电话", "移动电话", "电话"),
+           example="13812345678", width=14, note="11 位手机号；含 * 的脱敏号码表示不修改"),
+    Column("employee_no", "工号", aliases=("职工号", "员工号", "员工编号", "工作证号", "人员编号"),
+           max_length=32, example="A0001", width=10),
+    Column("union", "所属工会", ColumnType.LOOKUP,
+           aliases=("所在工会", "工会", "所属组织", "工会组织", "所属分工会", "所属小组", "工会小组"),
+           required=True, example="第一中学工会", width=18,
+           note="工会组织的名称或代码；留空则用导入时选择的工会"),
+    Column("department", "部门", aliases=("所在部门", "科室", "部门科室"), max_length=100,
+           example="语文组", width=12),
+    Column("job_title", "职务", aliases=("职务职称", "岗位", "职位"), max_length=100,
+           example="教师", width=10),
+    Column("employment_type", "用工形式", ColumnType.CHOICE,
+           aliases=("用工类型", "用工性质", "人员类别"),
+           choices=tuple(EmploymentType.choices),
+           choice_aliases={
+               "编内": "staff", "在编人员": "staff", "合同": "contract", "合同工": "contract",
+               "派遣": "dispatched", "临时": "temporary", "制度外": "temporary",
+               "临时工": "temporary", "返聘": "rehired",
+           },
+           example="在编", width=12),
+    Column("ethnicity", "民族", ColumnType.CHOICE, choices=tuple((e, e) for e in ETHNICITIES),
+           choice_aliases={e.removesuffix("族"): e for e in ETHNICITIES if len(e) > 2},
+           example="汉族", width=8),
+    Column("political_status", "政治面貌", ColumnType.CHOICE,
+           choices=tuple((p, p) for p in POLITICAL_STATUSES),
+           choice_aliases={"党员": "中共党员", "预备党员": "中共预备党员", "团员": "共青团员",
+                           "无党派": "无党派人士"},
+           example="中共党员", width=12),
+    Column("education", "学历", ColumnType.CHOICE, aliases=("文化程度", "最高学历"),
+           choices=tuple((e, e) for e in EDUCATIONS),
+           choice_aliases={"博士": "博士研究生", "硕士": "硕士研究生", "研究生": "硕士研究生",
+                           "本科": "大学本科", "大专": "大学专科", "专科": "大学专科",
+                           "中专": "中专/中技", "中技": "中专/中技", "技校": "中专/中技",
+                           "初中": "初中及以下", "小学": "初中及以下"},
+           example="大学本科", width=12),
+    Column("work_start_date", "参加工作日期", ColumnType.DATE,
+           aliases=("参加工作时间", "工作时间"), example="1972-07-01", width=14),
+    Column("join_date", "入会日期", ColumnType.DATE, aliases=("入会时间",),
+           example="1975-03-05", width=12, note="新会员留空则为导入当天"),
+    Column("card_no", "会员证号", aliases=("会员证号码", "会员编号"), max_length=32,
+           example="", width=14, note="新会员留空则自动编号"),
+    Column("status", "会员状态", ColumnType.CHOICE, aliases=("状态", "会籍状态"),
+           choices=tuple(MemberStatus.choices),
+           choice_aliases={"正常": "active", "退休": "retained", "转出": "transferred_out",
+                           "退会": "withdrawn", "去世": "deceased"},
+           example="在册", width=10,
+           note="留空为在册；其他状态会同时登记相应的会籍变动"),
+    Column("monthly_wage", "月工资", ColumnType.DECIMAL,
+           aliases=("月工资（元）", "月工资(元)", "工资", "基本工资", "月基本工资", "会费基数"),
+           example="8500.00", width=10, note="元，会费基数"),
+    Column("join_kind", "入会方式", ColumnType.CHOICE,
+           choices=((ChangeKind.JOIN, "入会"), (ChangeKind.TRANSFER_IN, "转入")),
+           choice_aliases={"新入会": ChangeKind.JOIN, "调入": ChangeKind.TRANSFER_IN},
+           example="入会", width=10, export=False, note="只用于新会员：入会或转入（留空为入会）"),
+    Column("other_org", "转入来源", aliases=("原单位", "原工会"), max_length=100,
+           example="", width=16, export=False, note="转入时填写原单位工会"),
+)  # fmt: skip
+
+#: Compared one by one to tell a changed row from an unchanged one.
+_PLAIN = ("name", "employee_no", "department", "job_title", "ethnicity", "political_status",
+          "education", "employment_type", "gender")  # fmt: skip
+_DATES = ("birth_date", "work_start_date", "join_date")
+#: Database columns an import may change, with the label shown in the preview.
+_DB_FIELDS = (
+    "union_id", "name", "name_pinyin", "name_initials", "gender", "id_number_enc",
+    "id_number_hash", "id_number_masked", "birth_date", "phone_enc", "phone_hash",
+    "phone_masked", "employee_no", "department", "job_title", "employment_type", "ethnicity",
+    "political_status", "education", "work_start_date", "join_date", "card_no", "status",
+    "monthly_wage",
+)  # fmt: skip
+_SHOWN = {
+    "union_id": "所属工会", "name": "姓名", "gender": "性别", "id_number_masked": "身份证号",
+    "birth_date": "出生日期", "phone_masked": "手机号", "employee_no": "工号",
+    "department": "部门", "job_title": "职务", "employment_type": "用工形式", "ethnicity": "民族",
+    "political_status": "政治面貌", "education": "学历", "work_start_date": "参加工作日期",
+    "join_date": "入会日期", "card_no": "会员证号", "status": "会员状态",
+    "monthly_wage": "月工资",
+}  # fmt: skip
+#: The field behind each apply_fields error key, for the column it is reported under.
+_ERROR_COLUMN = {"id_number": "id_number", "phone": "phone", "union": "union"}
+
+#: The change that takes a member from one status to another, preferred first.
+_KIND_ORDER = (
+    ChangeKind.RESTORE, ChangeKind.TRANSFER_IN, ChangeKind.JOIN, ChangeKind.RETIRE,
+    ChangeKind.TRANSFER_OUT, ChangeKind.WITHDRAW, ChangeKind.DEATH,
+)  # fmt: skip
+
+
+def change_kind(old: str, new: str) -> str | None:
+    """The membership change from status ``old`` to ``new`` (``""``: not on the roster)."""
+    for kind in _KIND_ORDER:
+        if kind in TRANSITIONS[old] and STATUS_AFTER[kind] == new:
+            return kind
+    return None
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _display(field: str, value: Any, unions: dict[int, str]) -> str:
+    if value is None or value == "":
+        return ""
+    if field == "union_id":
+        return unions.get(value, str(value))
+    if field == "gender":
+        return Gender(value).label if value in Gender.values else str(value)
+    if field == "employment_type":
+        return EmploymentType(value).label if value in EmploymentType.values else str(value)
+    if field == "status":
+        return MemberStatus(value).label if value in MemberStatus.values else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class _Unions:
+    """The unions rows may name: by code and by name, within the importer's reach."""
+
+    def __init__(self, ctx: Context) -> None:
+        qs: QuerySet[Union] = Union.objects.filter(archived_at__isnull=True)
+        if ctx.actor is not None:
+            qs = visible(qs, ctx.actor, Perm.IMPORT, via="")
+        if ctx.default_union is not None:
+            qs = qs.filter(subtree_q(ctx.default_union.path))
+        self.in_scope = list(qs.only("id", "name", "code", "kind", "path", "archived_at"))
+        self.by_code = {u.code.upper(): u for u in self.in_scope}
+        self.by_name: dict[str, list[Union]] = defaultdict(list)
+        for u in self.in_scope:
+            self.by_name[clean_text(u.name)].append(u)
+        self.by_id = {u.pk: u for u in self.in_scope}
+        self._cache: dict[str, Union | str] = {}
+        self._base: dict[int, str] = {}
+
+    def resolve(self, text: str) -> Union | str:
+        """The union named ``text``, or the message saying why there is none."""
+        if text in self._cache:
+            return self._cache[text]
+        found: Union | str
+        union = self.by_code.get(text.upper())
+        if union is not None:
+            found = union
+        else:
+            matches = self.by_name.get(text, [])
+            if len(matches) == 1:
+                found = matches[0]
+            elif matches:
+                codes = "、".join(f"{u.code}" for u in matches[:5])
+                found = f"名称为「{text}」的组织不止一个，请改写代码（{codes}）"
+            elif (
+                Union.objects.filter(name=text).exists()
+                or Union.objects.filter(code__iexact=text).exists()
+            ):
+                found = f"「{text}」不在您可以导入的范围内"
+            else:
+                found = f"找不到名称或代码为「{text}」的工会组织"
+        self._cache[text] = found
+        return found
+
+    def base_path(self, union: Union) -> str:
+        """Path of the 基层工会 whose 工号 numbering ``union`` shares (its nearest one)."""
+        if union.pk in self._base:
+            return self._base[union.pk]
+        path = union.path
+        if union.kind not in (UnionKind.UNION, UnionKind.FEDERATION):
+            ids = union.ancestor_ids()
+            kinds = dict(Union.objects.filter(pk__in=ids).values_list("pk", "kind"))
+            for depth in range(len(ids) - 1, -1, -1):
+                if kinds.get(ids[depth]) == UnionKind.UNION:
+                    path = "".join(f"{i:07d}." for i in ids[: depth + 1])
+                    break
+        self._base[union.pk] = path
+        return path
+
+
+def member_factory() -> Callable[[], Member]:
+    """A maker of new, unsaved members with their defaults, about ten times faster than
+    calling ``Member()`` (whose ``__init__`` walks every field): an import builds
+    100,000 of them. The defaults are copied from one real ``Member()`` made now, so
+    ``created_at`` is the moment the import was checked, the same for all its rows."""
+    template = Member()
+    state = dict(template.__dict__)
+    state.pop("_state")
+
+    def make() -> Member:
+        member = Member.__new__(Member)
+        member.__dict__.update(state)
+        member._state = ModelState()
+        return member
+
+    return make
+
+
+def _fetch(qs: QuerySet[Member], field: str, values: list[str]) -> list[Member]:
+    found: list[Member] = []
+    for chunk in _chunks(sorted(set(values))):
+        found.extend(qs.filter(**{f"{field}__in": chunk}))
+    return found
+
+
+@register
+class MemberImport(ImportSpec):
+    kind = "members"
+    label = "会员名册"
+    columns = COLUMNS
+    sheet_hints = ("会员", "名册", "花名册")
+    perm = Perm.IMPORT
+    view_perm = Perm.ROSTER_VIEW
+    union_column = "union"
+    _new_member: Callable[[], Member]
+    notes = (
+        "第一行可以是标题，表头可以在标题下面；列的顺序不限，多余的列会被忽略。",
+        "同一身份证号的会员已存在时更新该会员，不会重复登记；没有身份证号时按本单位工号、"
+        "再按会员证号查找。",
+        "已有会员的单元格留空表示不修改；含 * 的脱敏身份证号、手机号也表示不修改。",
+        "整个文件全部正确才会导入；有任何一行出错都不会写入，请按提示改正后重新导入。",
+        "日期可写 2024-03-05、2024/3/5、2024.3.5、2024年3月5日 或 20240305。",
+    )
+
+    # Checking ----------------------------------------------------------------------
+
+    def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        self._new_member = member_factory()
+        unions = _Unions(ctx)
+        total = len(rows)
+        ids: dict[int, str] = {}  # row index → id hash (full numbers only)
+        phones: dict[int, str] = {}
+        row_union: dict[int, Union | None] = {}
+        # Pass 1: resolve unions, hash numbers, find duplicates inside the file.
+        seen_id: dict[str, int] = {}
+        seen_phone: dict[str, int] = {}
+        seen_card: dict[str, int] = {}
+        seen_emp: dict[tuple[str, str], int] = {}
+        for i, row in enumerate(rows):
+            v = row.values
+            text = v.get("union") or ""
+            union: Union | None = ctx.default_union
+            if text:
+                found = unions.resolve(text)
+                if isinstance(found, str):
+                    ctx.error(row, "union", found)
+                    union = None
+                else:
+                    union = found
+            elif (
+                union is not None
+                and ctx.actor is not None
+                and not can(ctx.actor, Perm.IMPORT, union)
+            ):
+                ctx.error(row, "union", f"您没有向「{union.name}」导入的权限")
+                union = None
+            row_union[i] = union
+            number = v.get("id_number") or ""
+            if number and not is_masked(number):
+                digest = crypto.lookup_hash(normalize_id_number(number), purpose="id")
+                ids[i] = digest
+                if digest in seen_id:
+                    ctx.error(
+                        row, "id_number", f"与第{rows[seen_id[digest]].number}行的身份证号重复"
+                    )
+                else:
+                    seen_id[digest] = i
+            phone = v.get("phone") or ""
+            if phone and not is_masked(phone):
+                digest = crypto.lookup_hash(normalize_phone(phone), purpose="phone")
+                phones[i] = digest
+                if digest in seen_phone:
+                    ctx.error(row, "phone", f"与第{rows[seen_phone[digest]].number}行的手机号重复")
+                else:
+                    seen_phone[digest] = i
+            card = v.get("card_no") or ""
+            if card:
+                # As apply_fields stores it, so that keys match what is stored.
+                card = v["card_no"] = card.replace(" ", "").upper()
+                if card in seen_card:
+                    ctx.error(row, "card_no", f"与第{rows[seen_card[card]].number}行的会员证号重复")
+                else:
+                    seen_card[card] = i
+            emp = v.get("employee_no") or ""
+            if emp and union is not None:
+                key = (unions.base_path(union), emp)
+                if key in seen_emp:
+                    ctx.error(row, "employee_no", f"与第{rows[seen_emp[key]].number}行的工号重复")
+                else:
+                    seen_emp[key] = i
+        progress.update("check", total // 5, total)
+        # Pass 2: the members those keys already name, in a few queries.
+        base = Member.objects.select_related("union")
+        by_hash: dict[str, list[Member]] = defaultdict(list)
+        for m in _fetch(base, "id_number_hash", list(ids.values())):
+            by_hash[m.id_number_hash].append(m)
+        by_emp: dict[str, list[Member]] = defaultdict(list)
+        for m in _fetch(base, "employee_no", [k[1] for k in seen_emp]):
+            by_emp[m.employee_no].append(m)
+        by_card = {m.card_no: m for m in _fetch(base, "card_no", list(seen_card))}
+        phone_owner: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(phones.values()))):
+            for pk, union_id, digest in Member.objects.filter(
+                phone_hash__in=chunk, status__in=CURRENT_STATUSES
+            ).values_list("pk", "union_id", "phone_hash"):
+                phone_owner[digest].append((pk, union_id, digest))
+        progress.update("check", total * 2 // 5, total)
+        # Pass 3: each row's member, its fields, what changes.
+        plan = MemberImportPlan(record_id=ctx.record_id, file_name=ctx.file_name)
+        result = Plan(total=total, payload=plan)
+        matched_rows: dict[int, int] = {}  # member pk → row index
+        names = {u.pk: u.name for u in unions.in_scope}
+        today = dt.date.today()
+        for i, row in enumerate(rows):
+            try:
+                if i % 2000 == 0:
+                    progress.update("check", total * 2 // 5 + i * 3 // 5, total)
+                union = row_union[i]
+                existing = self._match(row, i, ctx, unions, union, ids, by_hash, by_emp, by_card)
+                if existing is False:
+                    continue
+                if existing is not None:
+                    if existing.pk in matched_rows:
+                        ctx.error(
+                            row,
+                            None,
+                            f"与第{rows[matched_rows[existing.pk]].number}行对应同一名会员"
+                            f"「{existing.name}」",
+                        )
+                        continue
+                    matched_rows[existing.pk] = i
+                    names.setdefault(existing.union_id, existing.union.name)
+                    self._plan_update(row, ctx, existing, union, plan, result, names, today)
+                    target_pk: int | None = existing.pk
+                else:
+                    if union is None:
+                        if row.ok and not row.values.get("union"):
+                            ctx.error(row, "union", "必填，不能为空")
+                        continue
+                    self._plan_new(row, ctx, union, plan, result, today)
+                    target_pk = None
+                # Another current member already using this phone number.
+                phone_digest = phones.get(i)
+                if phone_digest:
+                    for pk, union_id, _ in phone_owner.get(phone_digest, ()):
+                        if pk != target_pk:
+                            where = self._where(pk, union_id, ctx)
+                            ctx.error(row, "phone", f"该手机号已登记在{where}名下，请核对")
+                            break
+                card = row.values.get("card_no") or ""
+                if card and card in by_card and by_card[card].pk != target_pk:
+                    other = by_card[card]
+                    ctx.error(
+                        row,
+                        "card_no",
+                        f"会员证号「{card}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号",
+                    )
+            finally:
+                # Done with this row's cells: free them as we go, so that the rows and
+                # the members planned from them are not all in memory at once.
+                row.values = {}
+        progress.update("check", total, total)
+        return result
+
+    def _where(self, pk: int, union_id: int, ctx: Context) -> str:
+        union = Union.objects.get(pk=union_id)
+        who = "一位在册会员"
+        if ctx.actor is None or can(ctx.actor, Perm.ROSTER_VIEW, union):
+            member = Member.objects.only("name", "card_no").get(pk=pk)
+            who = f"在册会员「{member.name}」" + (
+                f"（会员证号 {member.card_no}）" if member.card_no else ""
+            )
+        return f"「{union_trail(union)}」的{who}"
+
+    def _in_reach(self, ctx: Context, member: Member) -> bool:
+        if ctx.actor is not None and not can(ctx.actor, Perm.IMPORT, member.union):
+            return False
+        return ctx.default_union is None or member.union.path.startswith(ctx.default_union.path)
+
+    def _match(
+        self,
+        row: Row,
+        i: int,
+        ctx: Context,
+        unions: _Unions,
+        union: Union | None,
+        ids: dict[int, str],
+        by_hash: dict[str, list[Member]],
+        by_emp: dict[str, list[Member]],
+        by_card: dict[str, Member],
+    ) -> Member | Literal[False] | None:
+        """The member this row names; ``None`` for a new one, ``False`` after an error."""
+        v = row.values
+        digest = ids.get(i)
+        if digest:
+            candidates = by_hash.get(digest, [])
+            current = [m for m in candidates if m.status in CURRENT_STATUSES]
+            if current:
+                member = current[0]
+                if self._in_reach(ctx, member):
+                    return member
+                where = self._where(member.pk, member.union_id, ctx)
+                ctx.error(
+                    row,
+                    "id_number",
+                    f"该身份证号已是{where}。同一人只能在一处入会；如已调入本单位，"
+                    "请原工会先办理转出，再在此登记转入",
+                )
+                return False
+            # A past member (转出, 退会) listed again on the same union's roster.
+            same = [m for m in candidates if union is not None and m.union_id == union.pk]
+            if same:
+                return max(same, key=lambda m: m.pk)
+        stored_hash_must_match = digest or ""
+        emp = v.get("employee_no") or ""
+        if emp and union is not None:
+            base = unions.base_path(union)
+            found = [m for m in by_emp.get(emp, []) if m.union.path.startswith(base)]
+            if found:
+                found.sort(key=lambda m: (m.status not in CURRENT_STATUSES, -m.pk))
+                member = found[0]
+                return self._checked_key_match(
+                    row, ctx, member, stored_hash_must_match, "employee_no"
+                )
+        card = v.get("card_no") or ""
+        if card and card in by_card:
+            member = by_card[card]
+            return self._checked_key_match(row, ctx, member, stored_hash_must_match, "card_no")
+        return None
+
+    def _checked_key_match(
+        self, row: Row, ctx: Context, member: Member, digest: str, key: str
+    ) -> Member | Literal[False]:
+        label = "工号" if key == "employee_no" else "会员证号"
+        if digest and member.id_number_hash and member.id_number_hash != digest:
+            ctx.error(
+                row,
+                "id_number",
+                f"{label}「{row.values.get(key)}」已属于会员「{member.name}」"
+                f"（身份证号 {member.id_number_masked}），与本行的身份证号不符。若是更正身份证号，"
+                f"请在会员页面修改；若不是同一人，请更正{label}",
+            )
+            return False
+        if not self._in_reach(ctx, member):
+            ctx.error(
+                row, key, f"{label}「{row.values.get(key)}」已被「{member.union.name}」的会员使用"
+            )
+            return False
+        masked = row.values.get("id_number") or ""
+        if masked and is_masked(masked) and masked != member.id_number_masked:
+            ctx.error(
+                row,
+                "id_number",
+                "是脱敏号码（含 *），且与系统中该会员的不一致；如需修改，请填写完整的身份证号",
+            )
+            return False
+        return member
+
+    def _fields(self, row: Row, union: Union | None, *, new: bool) -> MemberFields:
+        """The row's non-blank values as ``apply_fields`` takes them."""
+        v = row.values
+        fields: dict[str, Any] = {}
+        if union is not None:
+            fields["union"] = union
+        for key in ("name", "gender", "employee_no", "department", "job_title",
+                    "employment_type", "ethnicity", "political_status", "education",
+                    "card_no", "birth_date", "work_start_date", "join_date",
+                    "monthly_wage"):  # fmt: skip
+            value = v.get(key)
+            if value is not None and value != "":
+                fields[key] = value
+        for key in ("id_number", "phone"):
+            value = v.get(key) or ""
+            if value and not is_masked(value):
+                fields[key] = value
+        return fields  # type: ignore[return-value]
+
+    def _plan_new(
+        self,
+        row: Row,
+        ctx: Context,
+        union: Union,
+        plan: MemberImportPlan,
+        result: Plan,
+        today: dt.date,
+    ) -> None:
+        v = row.values
+        if is_masked(v.get("id_number") or ""):
+            ctx.error(row, "id_number", "是脱敏号码（含 *），新会员请填写完整的身份证号")
+        if is_masked(v.get("phone") or ""):
+            ctx.error(row, "phone", "是脱敏号码（含 *），新会员请填写完整的手机号或留空")
+        member = self._new_member()
+        errors = apply_fields(member, self._fields(row, union, new=True))
+        self._report_errors(row, ctx, errors)
+        join_kind = v.get("join_kind") or ChangeKind.JOIN
+        status = v.get("status") or MemberStatus.ACTIVE
+        follow_up = None
+        if status != STATUS_AFTER[join_kind]:
+            follow_up = change_kind(STATUS_AFTER[join_kind], status)
+            if follow_up is None:
+                ctx.error(row, "status", f"新会员不能直接登记为「{MemberStatus(status).label}」")
+        if not row.ok:
+            return
+        plan.new.append(
+            NewMember(
+                member=member,
+                join_kind=join_kind,
+                other_org=v.get("other_org") or "",
+                follow_up=follow_up,
+                row=row.number,
+            )
+        )
+        result.created += 1
+        if len(result.new_samples) < PREVIEW_SAMPLES:
+            result.new_samples.append(
+                {
+                    "row": row.number,
+                    "name": member.name,
+                    "union": union.name,
+                    "id": member.id_number_masked,
+                }
+            )
+
+    def _report_errors(self, row: Row, ctx: Context, errors: dict[str, str]) -> None:
+        for key, message in errors.items():
+            if any(c.key == key for c in self.columns):
+                ctx.error(row, key, message)
+            else:
+                ctx.error(row, None, message)
+
+    def _unchanged(self, row: Row, member: Member, union: Union | None, ids: str) -> bool:
+        """True when every non-blank cell already equals what is stored."""
+        v = row.values
+        if union is not None and union.pk != member.union_id:
+            return False
+        for key in _PLAIN:
+            value = v.get(key)
+            if value and value != getattr(member, key):
+                return False
+        for key in _DATES:
+            value = v.get(key)
+            if value is not None and value != getattr(member, key):
+                return False
+        wage = v.get("monthly_wage")
+        if wage is not None and wage != member.monthly_wage:
+            return False
+        card = v.get("card_no")
+        if card and card != member.card_no:
+            return False
+        status = v.get("status")
+        if status and status != member.status:
+            return False
+        number = v.get("id_number") or ""
+        if number and not is_masked(number) and ids != member.id_number_hash:
+            return False
+        phone = v.get("phone") or ""
+        if phone and not is_masked(phone):
+            digest = crypto.lookup_hash(normalize_phone(phone), purpose="phone")
+            if digest != member.phone_hash:
+                return False
+        return True
+
+    def _plan_update(
+        self,
+        row: Row,
+        ctx: Context,
+        member: Member,
+        union: Union | None,
+        plan: MemberImportPlan,
+        result: Plan,
+        names: dict[int, str],
+        today: dt.date,
+    ) -> None:
+        v = row.values
+        digest = ""
+        number = v.get("id_number") or ""
+        if number and not is_masked(number):
+            digest = crypto.lookup_hash(normalize_id_number(number), purpose="id")
+        if row.ok and self._unchanged(row, member, union, digest):
+            result.unchanged += 1
+            return
+        if union is not None and union.pk != member.union_id and not ctx.can(ctx.spec.perm, union):
+            ctx.error(row, "union", f"您没有向「{union.name}」导入的权限")
+            return
+        after = copy.copy(member)
+        fields = self._fields(row, union, new=False)
+        errors = apply_fields(after, fields)
+        self._report_errors(row, ctx, errors)
+        # A number that did not change keeps its stored token (a fresh one each time
+        # would show as a change in every re-import).
+        if after.id_number_hash == member.id_number_hash:
+            after.id_number_enc = member.id_number_enc
+        if after.phone_hash == member.phone_hash:
+            after.phone_enc = member.phone_enc
+        status = v.get("status") or member.status
+        kind = None
+        if status != member.status:
+            kind = change_kind(member.status, status)
+            if kind is None:
+                ctx.error(
+                    row,
+                    "status",
+                    f"会员当前为「{member.get_status_display()}」，不能改为「{MemberStatus(status).label}」",
+                )
+            after.status = status
+            if kind == ChangeKind.JOIN and after.join_date is None:
+                after.join_date = today
+        if not row.ok:
+            return
+        changed = [f for f in _DB_FIELDS if getattr(after, f) != getattr(member, f)]
+        if not changed:
+            result.unchanged += 1
+            return
+        names.setdefault(after.union_id, union.name if union else member.union.name)
+        diff = {
+            _SHOWN[f]: [
+                _display(f, getattr(member, f), names),
+                _display(f, getattr(after, f), names),
+            ]
+            for f in changed
+            if f in _SHOWN
+        }
+        plan.updates.append(
+            UpdatedMember(
+                member=after, fields=changed, changes=diff, change_kind=kind, row=row.number
+            )
+        )
+        result.updated += 1
+        if len(result.samples) < PREVIEW_SAMPLES:
+            result.samples.append(
+                {
+                    "row": row.number,
+                    "name": after.name,
+                    "changes": [[label, old, new] for label, (old, new) in diff.items()],
+                }
+            )
+
+    def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
+        members_import(actor=ctx.actor, plan=plan.payload, progress=progress)
+
+    # Export ------------------------------------------------------------------------
+
+    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Member]:
+        qs = Member.objects.all()
+        if viewer is not None:
+            qs = visible(qs, viewer, Perm.ROSTER_VIEW)
+        if root is not None:
+            qs = qs.filter(subtree_q(root.path, "union__path"))
+        return qs
+
+    def export_rows(
+        self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
+    ) -> Iterator[list[Any]]:
+        """One list of cells per member, in ``columns`` order, as the importer reads them."""
+        union_label = _union_labels()
+        keys = [c.key for c in columns]
+        fields = [
+            "union_id", "name", "gender", "id_number_masked", "birth_date", "phone_masked",
+            "employee_no", "department", "job_title", "employment_type", "ethnicity",
+            "political_status", "education", "work_start_date", "join_date", "card_no",
+            "status", "monthly_wage",
+        ]  # fmt: skip
+        if full_pii:
+            fields += ["id_number_enc", "phone_enc"]
+        gender = dict(Gender.choices)
+        employment = dict(EmploymentType.choices)
+        statuses = dict(MemberStatus.choices)
+        for m in qs.order_by("union__path", "name_pinyin", "pk").values(*fields).iterator(2000):
+            values: dict[str, Any] = {
+                "name": m["name"],
+                "gender": gender.get(m["gender"], ""),
+                "id_number": crypto.decrypt(m["id_number_enc"])
+                if full_pii
+                else m["id_number_masked"],
+                "birth_date": m["birth_date"],
+                "phone": crypto.decrypt(m["phone_enc"]) if full_pii else m["phone_masked"],
+                "employee_no": m["employee_no"],
+                "union": union_label.get(m["union_id"], ""),
+                "department": m["department"],
+                "job_title": m["job_title"],
+                "employment_type": employment.get(m["employment_type"], ""),
+                "ethnicity": m["ethnicity"],
+                "political_status": m["political_status"],
+                "education": m["education"],
+                "work_start_date": m["work_start_date"],
+                "join_date": m["join_date"],
+                "card_no": m["card_no"],
+                "status": statuses.get(m["status"], ""),
+                "monthly_wage": m["monthly_wage"],
+            }
+            yield [values.get(k, "") for k in keys]
+
+
+def _union_labels() -> dict[int, str]:
+    """How the export names each union: its name, or its code where the name is not
+    unique in the tree (so that the file imports back to the same union)."""
+    rows = list(Union.objects.values_list("pk", "name", "code"))
+    counts: dict[str, int] = defaultdict(int)
+    for _, name, _ in rows:
+        counts[name] += 1
+    return {pk: (name if counts[name] == 1 else code) for pk, name, code in rows}

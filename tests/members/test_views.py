@@ -1,0 +1,335 @@
+"""The roster's pages: the list and its htmx fragment, the member form, the membership
+change form, revealing a personal number, and the history on the member page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from gonghui.common.crypto import decrypt
+from gonghui.common.models import AuditEntry
+from gonghui.members.models import Member, MembershipChange
+from gonghui.members.services import member_change
+from gonghui.org.choices import Portfolio, Role
+from tests import factories as f
+from tests.conftest import World, login
+
+HX = {"HX-Request": "true"}
+
+
+def templates(response: Any) -> list[str]:
+    return [t.name for t in response.templates if t.name]
+
+
+def form_data(world: World, **over: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "赵六",
+        "union": world.group.pk,
+        "employment_type": "staff",
+        "join_kind": "join",
+    }
+    data.update(over)
+    return data
+
+
+def counts() -> tuple[int, int, int]:
+    return Member.objects.count(), MembershipChange.objects.count(), AuditEntry.objects.count()
+
+
+# The list: one view, two templates ----------------------------------------------------
+
+
+def test_roster_list_is_a_full_page_without_htmx(world: World) -> None:
+    response = login(world.officer).get(reverse("members:list"), {"q": "zs"})
+    assert "members/list.html" in templates(response)
+    html = response.content.decode()
+    assert html.lstrip().startswith("<!doctype html>")
+    assert 'id="roster-filters"' in html
+    assert 'id="results"' in html
+
+
+def test_roster_list_sends_only_the_results_fragment_to_htmx(world: World) -> None:
+    response = login(world.officer).get(reverse("members:list"), {"q": "zs"}, headers=HX)
+    assert templates(response)[0] == "members/partials/results.html"
+    assert "members/list.html" not in templates(response)
+    html = response.content.decode()
+    assert "<html" not in html and 'id="roster-filters"' not in html
+    assert "张三" in html and "共 1 人" in html
+
+
+def test_boosted_htmx_request_gets_the_full_page(world: World) -> None:
+    """hx-boost swaps the whole body, so it needs the page, not the fragment."""
+    response = login(world.officer).get(
+        reverse("members:list"), headers={**HX, "HX-Boosted": "true"}
+    )
+    assert "members/list.html" in templates(response)
+
+
+def test_search_by_pinyin_initials_and_filters_by_subtree(world: World) -> None:
+    chair = login(world.chair)
+    found = chair.get(reverse("members:list"), {"q": "zs"}, headers=HX)
+    assert [m.name for m in found.context["page"]] == ["张三"]
+    subtree = chair.get(reverse("members:list"), {"union": world.other_branch.pk}, headers=HX)
+    assert [m.name for m in subtree.context["page"]] == ["李四"]
+
+
+def test_roster_shows_name_union_and_status_on_a_phone(world: World) -> None:
+    """Columns marked hide-sm vanish below 720px; these three must not be among them."""
+    html = login(world.officer).get(reverse("members:list")).content.decode()
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    for label in ("姓名", "所属工会", "状态"):
+        assert f"<th>{label}</th>" in head, label
+
+
+def test_roster_empty_states_say_what_to_do(world: World) -> None:
+    officer = login(world.officer)
+    none_found = officer.get(reverse("members:list"), {"q": "没有这个人"}, headers=HX)
+    assert "没有符合条件的会员" in none_found.content.decode()
+    empty_branch = f.union("新分工会", "branch", world.school)
+    chair = f.user("new_chair", empty_branch)
+    page = login(chair).get(reverse("members:list")).content.decode()
+    assert "名册里还没有会员" in page and reverse("members:create") in page
+
+
+# Creating and editing -----------------------------------------------------------------
+
+
+def test_invalid_id_number_shows_chinese_error_next_to_the_field_and_writes_nothing(
+    world: World,
+) -> None:
+    before = counts()
+    good = f.id_number()
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    response = login(world.officer).post(reverse("members:create"), form_data(world, id_number=bad))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["id_number"] == ["身份证号校验位错误，请核对最后一位。"]
+    html = response.content.decode()
+    field = html[html.index('data-field="id_number"') :]
+    field = field[: field.index("</div>")]
+    assert "校验位错误" in field, "the error belongs next to the 身份证号 field"
+    assert counts() == before
+
+
+def test_required_fields_say_what_to_fill_in(world: World) -> None:
+    response = login(world.officer).post(reverse("members:create"), {})
+    errors = response.context["form"].errors
+    assert errors["name"] == ["请填写姓名。"]
+    assert errors["union"] == ["请选择所属工会。"]
+    assert errors["employment_type"] == ["请选择用工形式。"]
+    assert "这个字段是必填项" not in response.content.decode()
+
+
+def test_bad_date_and_number_messages_name_the_field(world: World) -> None:
+    response = login(world.officer).post(
+        reverse("members:create"),
+        form_data(world, join_date="2024-13-40", monthly_wage="很多", name="字" * 51),
+    )
+    errors = response.context["form"].errors
+    assert errors["join_date"] == ["入会日期不是有效的日期，请按 2024-03-05 的格式填写。"]
+    assert errors["monthly_wage"] == ["月工资（元）请填写数字。"]
+    assert errors["name"] == ["姓名最多 50 个字（现为 51 个）。"]
+
+
+def test_duplicate_id_number_names_the_union_where_the_person_is(world: World) -> None:
+    number = f.id_number()
+    f.member(world.other_school_group, "王五", id_number=number)
+    before = counts()
+    response = login(world.officer).post(
+        reverse("members:create"), form_data(world, id_number=number)
+    )
+    assert response.status_code == 200
+    message = response.context["form"].errors["id_number"][0]
+    assert "第二中学工会" in message and "英语组" in message
+    # The officer may not see that school's roster, so the person stays unnamed.
+    assert "王五" not in message
+    assert counts() == before
+
+
+def test_create_registers_the_member_with_a_card_number(world: World) -> None:
+    number = f.id_number(dt.date(1990, 5, 4), male=False)
+    response = login(world.officer).post(
+        reverse("members:create"), form_data(world, id_number=number, phone="13912345678")
+    )
+    member = Member.objects.get(name="赵六")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("members:detail", args=[member.pk])
+    assert decrypt(member.id_number_enc) == number
+    assert member.birth_date == dt.date(1990, 5, 4) and member.gender == "F"
+    assert member.card_no.startswith("YZ-")
+    assert member.changes.get().kind == "join"
+
+
+def test_editing_with_blank_id_number_keeps_the_stored_one(world: World) -> None:
+    member = world.member
+    stored = decrypt(member.id_number_enc)
+    edit_url = reverse("members:edit", args=[member.pk])
+    page = login(world.officer).get(edit_url).content.decode()
+    assert stored not in page, "the edit form must not carry the full number"
+    assert member.id_number_masked in page
+    response = login(world.officer).post(
+        edit_url,
+        {
+            "name": "张三",
+            "union": world.group.pk,
+            "employment_type": "staff",
+            "id_number": "",
+            "phone": "",
+            "department": "教务处",
+        },
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert decrypt(member.id_number_enc) == stored
+    assert member.phone_masked == world.member.phone_masked
+    assert member.department == "教务处"
+    assert member.birth_date is not None
+
+
+# Membership changes -------------------------------------------------------------------
+
+
+def offered(client: Client, member: Member) -> list[str]:
+    response = client.get(reverse("members:detail", args=[member.pk]))
+    return [value for value, _ in response.context["change_form"].fields["kind"].choices]
+
+
+def test_change_form_offers_only_transitions_allowed_from_the_current_status(
+    world: World,
+) -> None:
+    officer = login(world.officer)
+    assert offered(officer, world.member) == ["transfer_out", "retire", "withdraw", "death"]
+    member_change(actor=None, member=world.member, kind="retire", date=dt.date.today())
+    assert offered(officer, world.member) == ["restore", "transfer_out", "withdraw", "death"]
+    member_change(actor=None, member=world.member, kind="death", date=dt.date.today())
+    page = officer.get(reverse("members:detail", args=[world.member.pk])).content.decode()
+    assert "当前状态下无可办理的变动" in page
+
+
+def test_change_not_allowed_from_the_status_is_refused_with_the_reason(world: World) -> None:
+    before = counts()
+    response = login(world.officer).post(
+        reverse("members:change", args=[world.member.pk]),
+        {"kind": "restore", "date": dt.date.today().isoformat()},
+    )
+    assert response.status_code == 400
+    assert response.context["change_form"].errors["kind"] == ["请从列表中选择变动类型。"]
+    assert counts() == before
+
+
+def test_future_change_date_is_refused_next_to_the_date(world: World) -> None:
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    response = login(world.officer).post(
+        reverse("members:change", args=[world.member.pk]),
+        {"kind": "retire", "date": tomorrow.isoformat()},
+    )
+    assert response.status_code == 400
+    assert response.context["change_form"].errors["date"] == ["变动日期不能晚于今天。"]
+    world.member.refresh_from_db()
+    assert world.member.status == "active"
+
+
+# Revealing personal numbers -----------------------------------------------------------
+
+
+def reveal_url(member: Member, field: str = "id_number") -> str:
+    return reverse("members:reveal", args=[member.pk, field])
+
+
+def test_reveal_is_post_only(world: World) -> None:
+    response = login(world.chair).get(reveal_url(world.member))
+    assert response.status_code == 405
+    assert not AuditEntry.objects.filter(action="view_pii").exists()
+
+
+@pytest.mark.parametrize("portfolio", [Portfolio.ORGANISATION])
+def test_organisation_committee_member_sees_the_full_number_and_is_audited(
+    world: World, portfolio: str
+) -> None:
+    zuzhi = f.user("zuzhi", world.school, Role.COMMITTEE, portfolio=portfolio)
+    response = login(zuzhi).post(reveal_url(world.member), headers=HX)
+    assert response.status_code == 200
+    assert templates(response) == ["members/partials/revealed.html"]
+    assert decrypt(world.member.id_number_enc) in response.content.decode()
+    entry = AuditEntry.objects.get(action="view_pii")
+    assert entry.actor == zuzhi
+    assert entry.object_id == str(world.member.pk)
+    assert entry.summary == "查看「张三」的完整身份证号"
+    assert decrypt(world.member.id_number_enc) not in str(entry.changes)
+
+
+def test_chair_reveals_the_phone(world: World) -> None:
+    response = login(world.chair).post(reveal_url(world.member, "phone"), headers=HX)
+    assert decrypt(world.member.phone_enc) in response.content.decode()
+    assert AuditEntry.objects.filter(action="view_pii", actor=world.chair).count() == 1
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["committee_without_portfolio", "group_leader", "member", "other_officer", "outsider"],
+)
+def test_reveal_is_404_without_pii_permission_and_leaves_no_audit(world: World, who: str) -> None:
+    users = {
+        "committee_without_portfolio": lambda: f.user("weiyuan", world.school, Role.COMMITTEE),
+        "group_leader": lambda: f.user("zuzhang", world.group, Role.GROUP_LEADER),
+        "member": lambda: world.member_user,
+        "other_officer": lambda: world.other_officer,
+        "outsider": lambda: world.outsider,
+    }
+    client = login(users[who]())
+    before = AuditEntry.objects.count()
+    assert client.post(reveal_url(world.member), headers=HX).status_code == 404
+    assert client.post(reveal_url(world.member, "phone"), headers=HX).status_code == 404
+    assert AuditEntry.objects.count() == before
+
+
+def test_reveal_of_another_field_or_member_is_404(world: World) -> None:
+    chair = login(world.chair)
+    assert chair.post(reveal_url(world.member, "password")).status_code == 404
+    assert chair.post(reveal_url(world.other_school_member)).status_code == 404
+    gone = reverse("members:reveal", args=[999999, "id_number"])
+    assert chair.post(gone).status_code == 404
+    assert not AuditEntry.objects.filter(action="view_pii").exists()
+
+
+def test_member_page_offers_reveal_only_to_pii_roles(world: World) -> None:
+    url = reverse("members:detail", args=[world.member.pk])
+    assert "显示完整" in login(world.chair).get(url).content.decode()
+    weiyuan = f.user("weiyuan", world.school, Role.COMMITTEE)
+    page = login(weiyuan).get(url).content.decode()
+    assert "显示完整" not in page
+    assert world.member.id_number_masked in page
+
+
+# History and self-service -------------------------------------------------------------
+
+
+def test_member_page_shows_the_history_to_editors_only(world: World) -> None:
+    officer = login(world.officer)
+    officer.post(
+        reverse("members:edit", args=[world.member.pk]),
+        {"name": "张三", "union": world.group.pk, "employment_type": "contract"},
+    )
+    url = reverse("members:detail", args=[world.member.pk])
+    page = officer.get(url).content.decode()
+    assert "修改记录" in page
+    assert "用工形式" in page and "在编 → 合同制" in page
+    leader = f.user("zuzhang", world.group, Role.GROUP_LEADER)
+    viewer_page = login(leader).get(url)
+    assert viewer_page.status_code == 200
+    assert viewer_page.context["history"] is None
+    assert "修改记录" not in viewer_page.content.decode()
+
+
+def test_member_without_a_role_lands_on_self_service(world: World) -> None:
+    member = login(world.member_user)
+    response = member.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("members:me")
+    page = member.get(reverse("members:me")).content.decode()
+    assert "张三" in page and world.member.id_number_masked in page
+    assert decrypt(world.member.id_number_enc) not in page
