@@ -31,7 +31,15 @@ def uv() -> str:
     exe = tools / BIN / ("uv.exe" if os.name == "nt" else "uv")
     if not exe.exists():
         print(f"正在安装 uv {UV_VERSION} 到 .tools/ …", file=sys.stderr)
-        venv.create(tools, with_pip=True)
+        try:
+            venv.create(tools, with_pip=True, clear=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            # Debian and Ubuntu ship Python without ensurepip unless python3-venv is installed.
+            sys.exit(
+                f"无法创建虚拟环境（{exc}）。\n"
+                "Debian/Ubuntu 请先安装：sudo apt install python3-venv\n"
+                "或者先安装 uv（https://docs.astral.sh/uv/），它在 PATH 上时本脚本会直接使用。"
+            )
         subprocess.run(
             [str(tools / BIN / "python"), "-m", "pip", "install", "-q", f"uv=={UV_VERSION}"],
             check=True,

@@ -5,10 +5,10 @@
     python bench/bench_import.py --skip-iie           # only ours
 
 Each measurement runs in its own fresh process against a fresh database (SQLite file
-under ``/tmp/bench-import``, PostgreSQL database ``gonghui_import_bench``), with the
-union tree of ``gen_import.py`` in place, and reports wall time of the import alone and
-the process's peak memory (``ru_maxrss``, which includes Django and the migration run
-before the clock starts).
+under ``/tmp/bench-import``, or ``$GONGHUI_BENCH_DIR``; PostgreSQL database
+``gonghui_import_bench``, or ``$GONGHUI_BENCH_POSTGRES_URL``), with the union tree of
+``gen_import.py`` in place, and reports wall time of the import alone and the process's
+peak memory (``ru_maxrss``, which includes Django; the import runs in that one process).
 
 Side by side, in the same run: django-import-export importing the same file into the
 same model "the usual way" — a ``ModelResource`` with the Chinese headers as column
@@ -17,7 +17,8 @@ names, choice labels through a widget, 所属工会 through ``ForeignKeyWidget``
 ``before_save_instance`` for the same normalisation, encryption and pinyin, then
 ``import_data`` — once per row and once with ``use_bulk``. Ours does more on top: the
 membership change of every new member, card numbers, duplicate checks against the whole
-tree, and an audit row per member.
+tree (身份证号, 手机号, 工号, 会员证号) and the audit log (a row for the import, naming its
+record and the new members; a row per changed member).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(os.environ.get("GONGHUI_BENCH_DIR", "/tmp/bench-import"))
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/gonghui_import_bench"
+POSTGRES_URL = os.environ.get(
+    "GONGHUI_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/gonghui_import_bench"
+)
 ENV = {
     "GONGHUI_SECRET_KEY": "bench-secret-key-not-for-production",
     "GONGHUI_ENCRYPTION_KEY": "YPh-UnEu2uo6PrDscDeCNGEfT9ci6RnpfECEeVPYHQs=",
@@ -69,10 +72,10 @@ def _fresh_database(db: str, url: str) -> None:
         return
     import psycopg
 
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "gonghui_import_bench" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "gonghui_import_bench"')
+    admin, name = url.rsplit("/", 1)
+    with psycopg.connect(admin + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _setup_tree() -> Any:

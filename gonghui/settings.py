@@ -16,9 +16,15 @@ Variables:
                             手机号 at rest. Same rule as the secret key.
 ``GONGHUI_ALLOWED_HOSTS``   comma-separated (default: ``127.0.0.1,localhost``)
 ``GONGHUI_DEBUG``           ``1``/``true`` to turn on Django's debug pages (never in production)
-``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``)
+``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``); needed for import
+                            progress when several server processes run
+``GONGHUI_HTTPS``           ``1`` when served over HTTPS (behind a TLS-terminating proxy)
+``GONGHUI_CSRF_TRUSTED_ORIGINS``  e.g. ``https://gonghui.example.cn``
+``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_LOCK_MINUTES``  lockout (default 5 / 15)
 ``GONGHUI_IMPORT_MAX_BYTES`` / ``GONGHUI_IMPORT_MAX_ROWS``  the largest import accepted
                             (default 60 MB / 300,000 data rows)
+``GONGHUI_IMPORT_KEEP_DAYS``  days an uploaded file that failed its check is kept for the
+                            marked-file download (default 7)
 """
 
 from __future__ import annotations
@@ -146,8 +152,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "gonghui.common.middleware.LoginRequiredMiddleware",
     "gonghui.common.middleware.AuditContextMiddleware",
+    "gonghui.common.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "gonghui.urls"
@@ -225,6 +232,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+CSRF_FAILURE_VIEW = "gonghui.common.views.csrf_failure"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -234,8 +242,14 @@ GONGHUI_LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over HTTPS, usually behind a reverse proxy (nginx) that terminates TLS and sets
+# X-Forwarded-Proto: cookies only travel over HTTPS, and Django knows the request was
+# secure (without it every POST fails the CSRF origin check). Also set
+# GONGHUI_CSRF_TRUSTED_ORIGINS=https://your.domain when the proxy changes the host.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"
@@ -264,6 +278,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+    # A 403 or 404 is an answer, not a fault: no traceback in the server log for each.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 # Roster list page size.
@@ -275,6 +291,9 @@ GONGHUI_PAGE_SIZE = 50
 GONGHUI_IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 60 * 1024 * 1024)
 GONGHUI_IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 300_000)
 GONGHUI_IMPORT_MAX_UNZIPPED_BYTES = env_int("IMPORT_MAX_UNZIPPED_BYTES", 1024 * 1024 * 1024)
+# An upload holds personal data: it is deleted once its import is written or cancelled;
+# one that failed its check (or was never confirmed) is deleted after this many days.
+GONGHUI_IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 7)
 # Web imports check and write in a background thread so that a long one never times out
 # the request; tests turn this off to run them inline.
 GONGHUI_IMPORT_BACKGROUND = env_bool("IMPORT_BACKGROUND", True)

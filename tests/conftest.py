@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -24,6 +25,39 @@ from gonghui.org.choices import Role, UnionKind
 from gonghui.org.models import Union, User
 
 from . import factories as f
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, skip tests that never touch the suite's database: they run
+    the real command on their own SQLite file, and the SQLite pass already ran them."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return
+    skip = pytest.mark.skip(reason="在子进程中使用自己的 SQLite 数据库，SQLite 轮次已运行")
+    for item in items:
+        if item.get_closest_marker("own_database"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, request: pytest.FixtureRequest
+) -> None:
+    """On SQLite, test in a file database, as gonghui runs (WAL, busy timeout, IMMEDIATE).
+
+    Django's default for SQLite tests is a shared-cache in-memory database, where a
+    third thread (the live server's background import) meets table locks that fail at
+    once instead of waiting: a failure production never sees.
+    """
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    folder = Path(settings.DATA_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    db.setdefault("TEST", {})["NAME"] = str(folder / f"test-{worker}.sqlite3")
+
 
 # Argon2 is the production hasher (see tests/org/test_auth.py); tests use a fast one.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,6 +8,8 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import pytest
+
 from . import clirun
 
 COUNTS = {
@@ -26,6 +28,7 @@ def _counts(db: Path) -> dict[str, int]:
         return {k: conn.execute(sql).fetchone()[0] for k, sql in COUNTS.items()}
 
 
+@pytest.mark.own_database
 def test_demo_builds_once_and_is_safe_to_run_again(tmp_path: Path) -> None:
     # No keys and no database in the environment: the demo makes and keeps its own.
     environ = clirun.env(

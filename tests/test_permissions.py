@@ -134,6 +134,14 @@ def empty_group(w: World) -> Union:
     return f.union("高中数学组", UnionKind.GROUP, w.branch)
 
 
+def retired_member(w: World) -> list[Any]:
+    """张三 with a second change (退休) that can be taken back."""
+    from gonghui.members import services as member_services
+
+    member_services.member_change(actor=None, member=w.member, kind="retire", date=dt.date.today())
+    return [w.member.pk]
+
+
 def member_role(w: World) -> list[Any]:
     return [RoleAssignment.objects.get(user=w.member_user).pk]
 
@@ -253,7 +261,10 @@ MATRIX: dict[str, list[Case]] = {
     "org:role_revoke": [POST(who(NF, NF, GO, GO), args=member_role)],
     "org:my_password": [
         GET(who(OK, OK, OK, OK)),
-        POST(who(GO, GO, GO, GO), data=lambda w: {"password": STRONG, "password2": STRONG}),
+        POST(
+            who(GO, GO, GO, GO),
+            data=lambda w: {"old_password": PASSWORD, "password": STRONG, "password2": STRONG},
+        ),
     ],
     # 会员
     "members:list": [
@@ -284,6 +295,18 @@ MATRIX: dict[str, list[Case]] = {
             who(NF, NF, GO, GO),
             args=lambda w: [w.member.pk],
             data=lambda w: {"kind": "retire", "date": today()},
+        ),
+    ],
+    "members:change_undo": [
+        GET(who(NOT_POST, NOT_POST, NOT_POST, NOT_POST), args=lambda w: [w.member.pk]),
+        POST(who(NF, NF, GO, GO), args=retired_member),
+    ],
+    "members:login": [
+        GET(who(NF, NF, OK, OK), args=lambda w: [f.member(w.group, "赵开通").pk]),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [f.member(w.group, "钱开通").pk],
+            data=lambda w: {"username": "qiankaitong", "password": STRONG},
         ),
     ],
     "members:reveal": [

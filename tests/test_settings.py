@@ -35,6 +35,7 @@ def _bare_env(data_dir: Path, **extra: str | None) -> dict[str, str]:
     return clirun.env(**overrides)
 
 
+@pytest.mark.own_database
 def test_a_start_without_a_secret_key_stops_with_a_chinese_message(tmp_path: Path) -> None:
     environ = _bare_env(tmp_path)
 
@@ -56,6 +57,7 @@ def test_a_start_without_a_secret_key_stops_with_a_chinese_message(tmp_path: Pat
     assert "未设置 GONGHUI_ENCRYPTION_KEY" in only_secret.stderr
 
 
+@pytest.mark.own_database
 def test_the_demo_makes_its_keys_once_and_keeps_them(tmp_path: Path) -> None:
     data = tmp_path / "data"
     demo = _bare_env(data, GONGHUI_DEMO_MODE="1")
@@ -102,6 +104,7 @@ def test_debug_values(monkeypatch: pytest.MonkeyPatch, value: str, expected: boo
     assert configured.env_bool("DEBUG") is expected
 
 
+@pytest.mark.own_database
 def test_a_bad_debug_value_stops_the_start(tmp_path: Path) -> None:
     result = clirun.python(
         "import gonghui.settings",
@@ -166,6 +169,7 @@ print(json.dumps(pragmas))
 """
 
 
+@pytest.mark.own_database
 def test_a_real_sqlite_file_runs_in_wal_with_immediate_transactions(tmp_path: Path) -> None:
     environ = clirun.env(
         GONGHUI_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -212,6 +216,7 @@ print("done")
 """
 
 
+@pytest.mark.own_database
 def test_two_processes_writing_at_once_both_succeed_with_distinct_cards(tmp_path: Path) -> None:
     # Without IMMEDIATE transactions one of them fails with "database is locked": each
     # registration reads (duplicate checks) before it writes (the card counter).

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import AuditEntry
+from .models import AuditEntry, ImportRecord
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,3 +26,18 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "actor_name", "action", "object_repr", "union", "summary")
     list_filter = ("action",)
     search_fields = ("summary", "object_repr", "actor_name")
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(ReadOnlyAdmin):
+    """Imports, to look at only: one is written or refused by the import engine alone."""
+
+    list_display = (
+        "created_at", "actor_name", "kind", "file_name", "union", "status",
+        "total_rows", "created_count", "updated_count", "error_count",
+    )  # fmt: skip
+    list_filter = ("kind", "status", "source")
+    search_fields = ("file_name", "actor_name")
+    date_hierarchy = "created_at"
+    list_select_related = ("union",)
+    exclude = ("stored_file",)  # a path on the server: not for the screen

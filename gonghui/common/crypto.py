@@ -12,11 +12,17 @@ last (oldest) one, so adding a key in front does not change any stored hash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
+import threading
+import time
+from collections.abc import Sequence
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,8 +46,98 @@ def _hash_key() -> bytes:
     ).digest()
 
 
+_hasher: _Hmac | None = None
+
+
 def encrypt(value: str) -> str:
-    return _fernet().encrypt(value.encode()).decode() if value else ""
+    """A Fernet token of ``value`` under the newest key (``""`` stays ``""``)."""
+    return encrypt_many([value])[0] if value else ""
+
+
+#: Plaintexts encrypted per pass of :func:`encrypt_many` (bounds the big integers).
+_BATCH = 4096
+_local = threading.local()
+
+
+class _Hmac:
+    """HMAC-SHA256 under one key, with the keyed inner and outer states computed once
+    (RFC 2104): a third of the time of ``hmac.new`` or ``hmac.digest`` per message,
+    which with OpenSSL 3 look the digest up again on every call."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        if len(key) > 64:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+def _ecb(key: str) -> tuple[_Hmac, CipherContext]:
+    """The signer and an AES-ECB encryptor of Fernet key ``key``, for this thread
+    (an OpenSSL context must not be shared between threads)."""
+    cached = getattr(_local, "ecb", None)
+    if cached is None or cached[0] != key:
+        _fernet()  # validates the configured keys, with the Chinese message
+        raw = base64.urlsafe_b64decode(key)
+        encryptor = Cipher(algorithms.AES(raw[16:]), modes.ECB()).encryptor()
+        cached = _local.ecb = (key, _Hmac(raw[:16]), encryptor)
+    return cached[1], cached[2]
+
+
+def encrypt_many(values: Sequence[str]) -> list[str]:
+    """Fernet tokens of ``values`` (``""`` for an empty value), as :func:`encrypt` makes
+    them, many times faster for a large batch.
+
+    ``Fernet.encrypt`` sets up a new AES-CBC cipher for every token (half its time) and
+    does the rest in Python; an import encrypts 200,000 numbers. Here the cipher is set
+    up once: CBC is computed from one AES-ECB context (block i of the ciphertext is
+    ``AES(plain_i XOR cipher_{i-1})``, the IV standing in for ``cipher_0``), over the
+    same block of every token of the batch at once, the XOR done on whole batches as
+    big integers. The output is byte for byte the standard format (version 0x80, time,
+    random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256), so ``Fernet.decrypt``,
+    ``MultiFernet.decrypt`` and ``MultiFernet.rotate`` accept it like any other token;
+    each token still gets its own IV from ``os.urandom``.
+    """
+    signing, ecb = _ecb(settings.ENCRYPTION_KEYS[0])
+    out = [""] * len(values)
+    header = b"\x80" + int(time.time()).to_bytes(8, "big")
+    # Plaintexts padded (PKCS7), grouped by length in blocks: a batch walks its
+    # tokens block by block, all of the same length.
+    by_blocks: dict[int, list[tuple[int, bytes]]] = {}
+    for i, value in enumerate(values):
+        if not value:
+            continue
+        data = value.encode()
+        pad = 16 - len(data) % 16
+        data += bytes((pad,)) * pad
+        by_blocks.setdefault(len(data) // 16, []).append((i, data))
+    sign = signing.digest
+    encode = base64.urlsafe_b64encode
+    for blocks, items in by_blocks.items():
+        for start in range(0, len(items), _BATCH):
+            batch = items[start : start + _BATCH]
+            width = 16 * len(batch)
+            ivs = os.urandom(width)
+            previous = ivs
+            ciphers: list[bytes] = []
+            for b in range(blocks):
+                plain = b"".join([data[16 * b : 16 * b + 16] for _, data in batch])
+                mixed = int.from_bytes(plain, "big") ^ int.from_bytes(previous, "big")
+                previous = ecb.update(mixed.to_bytes(width, "big"))
+                ciphers.append(previous)
+            for j, (i, _) in enumerate(batch):
+                at = 16 * j
+                body = header + ivs[at : at + 16] + b"".join([c[at : at + 16] for c in ciphers])
+                out[i] = encode(body + sign(body)).decode()
+    return out
 
 
 def decrypt(token: str) -> str:
@@ -59,8 +155,12 @@ def lookup_hash(value: str, *, purpose: str) -> str:
     """A keyed hash of a normalised value; equal values give equal hashes."""
     if not value:
         return ""
-    msg = f"{purpose}:{value}".encode()
-    return hmac.new(_hash_key(), msg, hashlib.sha256).hexdigest()
+    global _hasher
+    key = _hash_key()
+    hasher = _hasher
+    if hasher is None or hasher.key != key:
+        hasher = _hasher = _Hmac(key)
+    return hasher.digest(f"{purpose}:{value}".encode()).hex()
 
 
 def mask_id_number(value: str) -> str:

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from gonghui.org.choices import Portfolio, Role
+from gonghui.org.models import subtree_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -136,8 +137,7 @@ def scope_q(
         if prefix:
             q |= Q(**{f"{field}__startswith": path})
         else:
-            low, high = path, path[:-1] + "/"
-            q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
+            q |= subtree_q(path, field)
     return q
 
 

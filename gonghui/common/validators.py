@@ -90,7 +90,9 @@ def phone_problem(value: str) -> str | None:
     if not value:
         return None
     if not _MOBILE.match(value):
-        return f"「{value}」不是有效的手机号（11 位，以 1 开头）"
+        # The number itself is not repeated: messages are stored and shown to others.
+        digits = sum(ch.isdigit() for ch in value)
+        return f"不是有效的手机号（11 位，以 1 开头；现为 {digits} 位数字）"
     return None
 
 

@@ -5,17 +5,17 @@ import datetime as dt
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import requires_csrf_token
 
 from gonghui.org.models import Union, subtree_q
 
-from .forms import Form
+from .forms import DATE, Form
 from .models import AuditAction, AuditEntry
 from .scope import Perm, get_visible_or_404, grants, visible
 from .web import AuthedRequest, paginate, render_page
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class AuditFilterForm(Form):
@@ -93,3 +93,10 @@ def _link(entry: AuditEntry) -> str:
     if not name or not entry.object_id.isdigit():
         return ""
     return reverse(name, args=[int(entry.object_id)])
+
+
+@requires_csrf_token
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The form was older than the session (logged out and in again in another tab, or
+    left open overnight): say so in Chinese and how to get the work through."""
+    return render(request, "csrf_failure.html", status=403)

@@ -196,9 +196,12 @@ def build(ctx: dict[str, Any]) -> None:
                 ethnicity=rng.choices(
                     ["汉族", "回族", "满族", "蒙古族", "畲族", "土家族"], [93, 2, 2, 1, 1, 1]
                 )[0],
+                # 共青团员 only up to 28 (团章); the young are more often 团员, less often 党员.
                 political_status=rng.choices(
                     ["中共党员", "群众", "共青团员", "民盟盟员", "九三学社社员", "中共预备党员"],
-                    [36, 48, 8, 3, 2, 3],
+                    [20, 30, 45, 1, 1, 3]
+                    if birth.year >= today.year - 28
+                    else [38, 55, 0, 3, 2, 2],
                 )[0],
                 education=education,
                 work_start_date=work_start,

@@ -211,6 +211,17 @@ class RosterFilterForm(Form):
         )
         self.order_fields(["q", "union"])
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("as_of") and list(data.get("status") or []) != [MemberStatus.ACTIVE]:
+            self.add_error(
+                "as_of",
+                "「截至日期」按会籍历史统计当日在册的会员，请只勾选状态「在册」一起使用。",
+            )
+        if (data.get("changed_from") or data.get("changed_to")) and not data.get("changed"):
+            self.add_error("changed", "按变动日期筛选时，请勾选要统计的「期间变动」类型。")
+        return data
+
     def to_filter(self) -> RosterFilter:
         data = (
             self.cleaned_data
@@ -229,3 +240,24 @@ class RosterFilterForm(Form):
             changed_from=data.get("changed_from"),
             changed_to=data.get("changed_to"),
         )
+
+
+class MemberLoginForm(Form):
+    """A self-service login for a member: a login name and a first password."""
+
+    username = forms.CharField(
+        label="登录名", max_length=150, help_text="建议用工号或姓名拼音，登录时使用"
+    )
+    password = forms.CharField(
+        label="初始密码",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        min_length=8,
+        help_text="至少 8 位，不能全是数字；请当面告诉会员，并提醒其登录后修改",
+    )
+
+    def clean_password(self) -> str:
+        from django.contrib.auth import password_validation
+
+        password: str = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password

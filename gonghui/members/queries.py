@@ -79,14 +79,22 @@ def on_roster_as_of(qs: QuerySet[Member], date: dt.date) -> QuerySet[Member]:
 
 
 def changed_between(
-    qs: QuerySet[Member], kinds: Iterable[str], start: dt.date | None, end: dt.date | None
+    qs: QuerySet[Member],
+    kinds: Iterable[str],
+    start: dt.date | None,
+    end: dt.date | None,
+    within: Union | None = None,
 ) -> QuerySet[Member]:
-    """Members with a change of one of ``kinds`` dated from ``start`` to ``end``.
+    """Members with a change of one of ``kinds`` dated from ``start`` to ``end``,
+    recorded by a union in ``within``'s subtree (where the member was at the time, not
+    where they are now: moving a member later does not rewrite past figures).
 
     Found from the changes' side (``change_kind_date_idx``): the few changes of a
     period, not one probe per member, which SQLite would otherwise do.
     """
     changes = MembershipChange.objects.filter(kind__in=list(kinds))
+    if within is not None:
+        changes = changes.filter(subtree_q(within.path, "union__path"))
     if start:
         changes = changes.filter(date__gte=start)
     if end:
@@ -139,7 +147,7 @@ def roster(
     """
     f = f or RosterFilter()
     qs = visible(Member.objects.all(), viewer, Perm.ROSTER_VIEW, prefix=prefix)
-    if f.union is not None:
+    if f.union is not None and not f.changed:  # with changes, the union is the change's
         if prefix:
             qs = qs.filter(union__path__startswith=f.union.path)
         else:
@@ -158,7 +166,7 @@ def roster(
     if f.age_band and f.age_band in AgeBand.values:
         qs = qs.filter(age_band_q(f.age_band))
     if f.changed:
-        qs = changed_between(qs, f.changed, f.changed_from, f.changed_to)
+        qs = changed_between(qs, f.changed, f.changed_from, f.changed_to, within=f.union)
     return qs
 
 

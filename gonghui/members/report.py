@@ -28,8 +28,9 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
 
     total = on_roster.count()
     temporary = on_roster.filter(employment_type__in=TEMPORARY_EMPLOYMENT).count()
-    joined = changed_between(members, JOIN_KINDS, period.start, period.end).count()
-    left = changed_between(members, LEAVE_KINDS, period.start, period.end).count()
+    everyone = Member.objects.all()
+    joined = changed_between(everyone, JOIN_KINDS, period.start, period.end, union).count()
+    left = changed_between(everyone, LEAVE_KINDS, period.start, period.end, union).count()
 
     total_url = roster_url(union=union.pk, status=MemberStatus.ACTIVE, as_of=end)
     rate: Decimal | None = None
@@ -38,6 +39,11 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
         rate = (Decimal(total) * 100 / union.headcount).quantize(
             Decimal("0.1"), rounding=ROUND_HALF_UP
         )
+        if total > union.headcount:
+            note = (
+                f"会员人数（{total}）超过「{union.name}」填写的职工人数（{union.headcount}），"
+                "请核对职工人数。"
+            )
     else:
         note = f"「{union.name}」未填写职工人数，无法计算入会率。"
     return [

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -26,7 +28,7 @@ from gonghui.common.validators import (
     phone_problem,
 )
 from gonghui.org.choices import UnionKind
-from gonghui.org.models import Union, User
+from gonghui.org.models import Union, User, subtree_q
 
 from .choices import (
     CURRENT_STATUSES,
@@ -155,17 +157,59 @@ def _pinyin() -> Any:
     return Pinyin(CachedStyles())
 
 
-@functools.lru_cache(maxsize=65536)
+_PLAIN_HAN_NAME = re.compile("[\u4e00-\u9fff]{1,4}")
+
+
 def name_pinyin(name: str) -> tuple[str, str]:
     """``("zhangsan", "zs")`` for 张三; letters only, lower case.
 
-    Cached: a roster import of 100,000 rows meets the same names (张伟, 王芳 …) over
-    and over.
+    Most names are two or three common characters that form no word of pypinyin's
+    phrase dictionary; pypinyin then reads them character by character, each with its
+    usual reading. Those are built here from a per-character cache (a roster has a few
+    thousand distinct characters but up to a 100,000 distinct names); any other name
+    (a phrase inside it, letters, ·) goes through pypinyin whole, as before.
     """
+    if _PLAIN_HAN_NAME.fullmatch(name):
+        phrases = _phrases()
+        n = len(name)
+        if n == 2:
+            has_phrase = name in phrases
+        elif n == 3:
+            has_phrase = name[:2] in phrases or name[1:] in phrases or name in phrases
+        else:
+            has_phrase = any(
+                name[i:j] in phrases for i in range(n - 1) for j in range(i + 2, n + 1)
+            )
+        if not has_phrase:
+            syllables = [_char_pinyin(ch) for ch in name]
+            if name[0] in _SURNAMES and syllables[0]:
+                syllables[0] = _SURNAMES[name[0]]
+            syllables = [s for s in syllables if s]
+            return "".join(syllables)[:200], "".join(s[0] for s in syllables)[:50]
+    return _whole_name_pinyin(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _whole_name_pinyin(name: str) -> tuple[str, str]:
     syllables = [s.lower() for s in _pinyin().lazy_pinyin(name) if s.isascii() and s.isalpha()]
     if name and name[0] in _SURNAMES and syllables:
         syllables[0] = _SURNAMES[name[0]]
     return "".join(syllables)[:200], "".join(s[0] for s in syllables)[:50]
+
+
+@functools.cache
+def _char_pinyin(char: str) -> str:
+    """The reading pypinyin gives ``char`` on its own ("" when it has none)."""
+    return "".join(s.lower() for s in _pinyin().lazy_pinyin(char) if s.isascii() and s.isalpha())
+
+
+@functools.cache
+def _phrases() -> Any:
+    """pypinyin's phrase dictionary (loaded with pypinyin, on first use)."""
+    _pinyin()
+    from pypinyin.constants import PHRASES_DICT
+
+    return PHRASES_DICT
 
 
 @functools.cache
@@ -175,11 +219,16 @@ def _choice_values(key: str) -> frozenset[str]:
     return frozenset(c for c, _ in Member.field_choices(key))
 
 
-def apply_fields(member: Member, fields: MemberFields) -> dict[str, str]:
+def apply_fields(
+    member: Member, fields: MemberFields, *, encrypt: Callable[[str], str] = crypto.encrypt
+) -> dict[str, str]:
     """Normalise and validate ``fields`` onto ``member`` (unsaved); return the errors.
 
     Errors are keyed by field name and say in Chinese what to fix. This is the one place
     the rules of a member's data live: forms, the importer and the services all call it.
+    ``encrypt`` makes the stored token of a 身份证号 or 手机号; the importer passes one
+    that defers the work, to encrypt all its numbers in one batch
+    (``crypto.encrypt_many``) once every row has passed.
     """
     errors: dict[str, str] = {}
     data: dict[str, Any] = dict(fields)
@@ -237,7 +286,7 @@ def apply_fields(member: Member, fields: MemberFields) -> dict[str, str]:
         if problem:
             errors["phone"] = f"手机号{problem}。"
         else:
-            member.phone_enc = crypto.encrypt(phone)
+            member.phone_enc = encrypt(phone)
             member.phone_hash = crypto.lookup_hash(phone, purpose="phone")
             member.phone_masked = crypto.mask_phone(phone)
     if "id_number" in data:
@@ -246,7 +295,7 @@ def apply_fields(member: Member, fields: MemberFields) -> dict[str, str]:
         if problem:
             errors["id_number"] = f"身份证号{problem}。"
         else:
-            member.id_number_enc = crypto.encrypt(number)
+            member.id_number_enc = encrypt(number)
             member.id_number_hash = crypto.lookup_hash(number, purpose="id")
             member.id_number_masked = crypto.mask_id_number(number) if number else ""
             if number:
@@ -262,6 +311,8 @@ def apply_fields(member: Member, fields: MemberFields) -> dict[str, str]:
                 member.gender = sex
     if member.work_start_date and member.birth_date and member.work_start_date < member.birth_date:
         errors["work_start_date"] = "参加工作日期早于出生日期，请核对。"
+    if member.join_date and member.birth_date and member.join_date < member.birth_date:
+        errors.setdefault("join_date", "入会日期早于出生日期，请核对。")
     return errors
 
 
@@ -278,26 +329,40 @@ def duplicate_problems(member: Member, viewer: User | None = None) -> dict[str, 
     a member only once. The message names the union; the other member's name is shown
     only to a viewer who may see that union's roster.
     """
+    problems: dict[str, str] = {}
     q = Q()
     if member.id_number_hash:
         q |= Q(id_number_hash=member.id_number_hash)
     if member.phone_hash:
         q |= Q(phone_hash=member.phone_hash)
+    if member.employee_no and member.union_id:
+        # 工号 identify people within one employer, i.e. one 基层工会 (and its branches);
+        # the importer matches rows by them, so two current members may not share one.
+        base = card_union(member.union)
+        same_no = (
+            Member.objects.filter(
+                subtree_q(base.path, "union__path"),
+                employee_no=member.employee_no,
+                status__in=CURRENT_STATUSES,
+            )
+            .exclude(pk=member.pk)
+            .select_related("union")
+            .first()
+        )
+        if same_no:
+            problems["employee_no"] = (
+                f"工号「{member.employee_no}」已是{_who_where(same_no, viewer)}的工号，"
+                "同一单位内工号不能重复，请核对。"
+            )
     if not q:
-        return {}
+        return problems
     others = (
         Member.objects.filter(q, status__in=CURRENT_STATUSES)
         .exclude(pk=member.pk)
         .select_related("union")[:5]
     )
-    problems: dict[str, str] = {}
     for other in others:
-        who = "一位在册会员"
-        if viewer is None or can(viewer, Perm.ROSTER_VIEW, other.union):
-            who = f"在册会员「{other.name}」" + (
-                f"（会员证号 {other.card_no}）" if other.card_no else ""
-            )
-        where = f"「{union_trail(other.union)}」的{who}"
+        where = _who_where(other, viewer)
         if member.id_number_hash and other.id_number_hash == member.id_number_hash:
             problems["id_number"] = (
                 f"该身份证号已是{where}。同一人只能在一处入会；如已调入本单位，"
@@ -306,6 +371,17 @@ def duplicate_problems(member: Member, viewer: User | None = None) -> dict[str, 
         if member.phone_hash and other.phone_hash == member.phone_hash:
             problems.setdefault("phone", f"该手机号已登记在{where}名下，请核对。")
     return problems
+
+
+def _who_where(other: Member, viewer: User | None) -> str:
+    """「区教育工会 / 第一中学工会 / 语文组」的在册会员「张三」（会员证号 …）; the name only
+    for a viewer who may see that union's roster."""
+    who = "一位在册会员"
+    if viewer is None or can(viewer, Perm.ROSTER_VIEW, other.union):
+        who = f"在册会员「{other.name}」" + (
+            f"（会员证号 {other.card_no}）" if other.card_no else ""
+        )
+    return f"「{union_trail(other.union)}」的{who}"
 
 
 def card_union(union: Union) -> Union:
@@ -343,6 +419,15 @@ def _card_problem(member: Member) -> str | None:
     if other:
         return f"会员证号「{member.card_no}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号。"
     return None
+
+
+def _lost_race(member: Member) -> ServiceError:
+    """Another officer registered the same person, or typed the same card number, a moment
+    ago, between our checks and our save: the unique indexes caught it. Say which."""
+    card = _card_problem(member)
+    if card:
+        return ServiceError({"card_no": card})
+    return ServiceError({"id_number": "该身份证号刚刚已被登记为在册会员，请刷新后核对。"})
 
 
 @transaction.atomic
@@ -392,14 +477,7 @@ def member_create(
         with transaction.atomic():
             member.save(force_insert=True)
     except IntegrityError as exc:
-        # Another officer registered the same person, or typed the same card number, a
-        # moment ago: the unique indexes caught it. Say which.
-        card = _card_problem(member)
-        raise ServiceError(
-            {"card_no": card}
-            if card
-            else {"id_number": "该身份证号刚刚已被登记为在册会员，请刷新后核对。"}
-        ) from exc
+        raise _lost_race(member) from exc
     MembershipChange.objects.create(
         member=member,
         union=member.union,
@@ -428,6 +506,7 @@ def member_update(*, actor: User | None, member: Member, **fields: Unpack[Member
         if "union" in fields and fields["union"].pk != member.union_id:
             require(actor, Perm.ROSTER_EDIT, fields["union"])
     before = audit.snapshot(member, AUDITED_FIELDS)
+    old_hashes = (member.id_number_hash, member.phone_hash)
     old_join_date = member.join_date
     errors = apply_fields(member, fields)
     if not errors and member.is_current:
@@ -453,11 +532,17 @@ def member_update(*, actor: User | None, member: Member, **fields: Unpack[Member
         raise ServiceError(errors)
     if not member.card_no:
         member.card_no = next_card_no(member.union)
-    member.save()
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        raise _lost_race(member) from exc
     if first_join is not None and member.join_date:
         first_join.date = member.join_date
         first_join.save(update_fields=["date"])
     changes = audit.diff(Member, before, audit.snapshot(member, AUDITED_FIELDS))
+    for label, pair in _masked_number_changes(member, old_hashes).items():
+        changes.setdefault(label, pair)  # a differing mask is already in the diff
     if changes:
         audit.record(
             actor=actor,
@@ -468,6 +553,20 @@ def member_update(*, actor: User | None, member: Member, **fields: Unpack[Member
             summary=f"修改会员「{member.name}」",
         )
     return member
+
+
+def _masked_number_changes(member: Member, old_hashes: tuple[str, str]) -> dict[str, list[str]]:
+    """A new 身份证号/手机号 whose masked form happens to equal the old one (13812345678 →
+    13899995678 both show 138****5678) is still a change: log it, without the number."""
+    changes: dict[str, list[str]] = {}
+    pairs = (
+        ("身份证号", old_hashes[0], member.id_number_hash, member.id_number_masked),
+        ("手机号", old_hashes[1], member.phone_hash, member.phone_masked),
+    )
+    for label, old, new, masked in pairs:
+        if old != new and old and new:
+            changes[label] = [masked, f"{masked}{audit.MASKED_CHANGE}"]
+    return changes
 
 
 @transaction.atomic
@@ -535,6 +634,46 @@ def member_change(
     return change
 
 
+@transaction.atomic
+def member_change_undo(*, actor: User | None, member: Member) -> MembershipChange:
+    """Take back the latest membership change, registered by mistake: it leaves the
+    history, the status returns to what the change before it left, and the audit log
+    keeps what was taken back (date, kind, counterpart). The first change (入会 or 转入)
+    cannot be taken back: it is the member's registration."""
+    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    if actor is not None:
+        require(actor, Perm.ROSTER_EDIT, member.union)
+    history = list(member.changes.order_by("-date", "-id")[:2])
+    if len(history) < 2:
+        raise ServiceError(
+            "这是该会员的第一条会籍记录（入会或转入），不能撤销；如信息有误，请修改会员信息。"
+        )
+    last, previous = history
+    before_status = member.get_status_display()
+    member.status = STATUS_AFTER[previous.kind]
+    if member.is_current:
+        problems = duplicate_problems(member, actor)
+        if "id_number" in problems:
+            raise ServiceError(f"不能撤销：{problems['id_number']}")
+    member.save(update_fields=["status", "updated_at"])
+    taken_back = f"{last.date:%Y-%m-%d} {last.get_kind_display()}" + (
+        f"（{last.other_org}）" if last.other_org else ""
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.CHANGE,
+        obj=member,
+        union=member.union,
+        changes={
+            "会员状态": [before_status, member.get_status_display()],
+            "撤销的会籍变动": [taken_back, ""],
+        },
+        summary=f"撤销会籍变动：{member.name} {taken_back}",
+    )
+    last.delete()
+    return last
+
+
 def member_reveal(*, actor: User, member: Member, field: str) -> str:
     """The full 身份证号 or 手机号, for a role allowed to see it; every look is audited."""
     # Read the stored row: the caller's copy may predate an edit of the number or a move.
@@ -583,8 +722,6 @@ def member_link_user(*, actor: User | None, member: Member, user: User | None) -
 
 def archive_guard(union: Union) -> str | None:
     """Refuse to archive a node that still has current members (registered in apps.py)."""
-    from gonghui.org.models import subtree_q
-
     count = Member.objects.filter(
         subtree_q(union.path, "union__path"), status__in=CURRENT_STATUSES
     ).count()
@@ -642,7 +779,8 @@ def _card_blocks(members: list[Member], taken: set[str]) -> None:
 
     Numbers come in one block per 基层工会: one ``F()`` update reserves as many as are
     needed (the row stays locked until the import commits, so concurrent registrations
-    queue behind it), instead of one update per member.
+    queue behind it), instead of one update per member. The numbers of a block already
+    used (typed by hand) are found with one range query per block.
     """
     bases: dict[int, Union] = {}
     groups: dict[int, list[Member]] = defaultdict(list)
@@ -657,16 +795,80 @@ def _card_blocks(members: list[Member], taken: set[str]) -> None:
             Union.objects.filter(pk=base_pk).update(card_seq=F("card_seq") + need)
             seq = Union.objects.values_list("card_seq", flat=True).get(pk=base_pk)
             candidates = [f"{codes[base_pk]}-{n:05d}" for n in range(seq - need + 1, seq + 1)]
-            for i in range(0, len(candidates), 5000):
-                chunk = candidates[i : i + 5000]
+            # Candidates of one length sort as their numbers do (past 99999 they grow a
+            # digit): one range query per length finds those already used.
+            for width in sorted({len(c) for c in candidates}):
+                same = [c for c in candidates if len(c) == width]
                 taken.update(
-                    Member.objects.filter(card_no__in=chunk).values_list("card_no", flat=True)
+                    Member.objects.filter(card_no__gte=same[0], card_no__lte=same[-1])
+                    .values_list("card_no", flat=True)
+                    .iterator(5000)
                 )
             free = [c for c in candidates if c not in taken]
             for m, card in zip(waiting, free, strict=False):
                 m.card_no = card
                 taken.add(card)
             waiting = waiting[len(free) :]
+
+
+def _id_ranges(ids: list[int]) -> str:
+    """``1001–1500、1503`` for the log: the ids of an import's new members, compactly."""
+    parts: list[str] = []
+    start = prev = None
+    for i in sorted(ids):
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:  # type: ignore[operator]
+            prev = i
+        else:
+            parts.append(f"{start}–{prev}" if start != prev else str(start))
+            start = prev = i
+    if start is not None:
+        parts.append(f"{start}–{prev}" if start != prev else str(start))
+    text = "、".join(parts)
+    return text if len(text) <= 2000 else text[:2000] + "……"
+
+
+def _import_race(plan: MemberImportPlan) -> ServiceError:
+    """What a unique index refused at write time: a 身份证号 or 会员证号 of the file that
+    someone registered between the check and the write. Named by row, in Chinese."""
+    by_hash = {
+        nm.member.id_number_hash: nm.row
+        for nm in plan.new
+        if nm.member.id_number_hash and nm.member.status in CURRENT_STATUSES
+    }
+    by_hash.update(
+        (up.member.id_number_hash, up.row)
+        for up in plan.updates
+        if up.member.id_number_hash and up.member.status in CURRENT_STATUSES
+    )
+    by_card = {nm.member.card_no: nm.row for nm in plan.new if nm.member.card_no}
+    by_card.update((up.member.card_no, up.row) for up in plan.updates if up.member.card_no)
+    updated = {up.member.pk for up in plan.updates}
+    problems: list[tuple[int, str]] = []
+    hashes = list(by_hash)
+    for i in range(0, len(hashes), 5000):
+        for pk, digest, name in Member.objects.filter(
+            id_number_hash__in=hashes[i : i + 5000], status__in=CURRENT_STATUSES
+        ).values_list("pk", "id_number_hash", "name"):
+            if pk not in updated:
+                problems.append((by_hash[digest], f"该身份证号刚刚已被登记为在册会员「{name}」"))
+    cards = list(by_card)
+    for i in range(0, len(cards), 5000):
+        for pk, card in Member.objects.filter(card_no__in=cards[i : i + 5000]).values_list(
+            "pk", "card_no"
+        ):
+            if pk not in updated:
+                problems.append((by_card[card], f"会员证号「{card}」刚刚已被其他会员使用"))
+    problems.sort()
+    lines = [f"第{row}行：{text}" for row, text in problems[:20]]
+    if len(problems) > 20:
+        lines.append(f"……共 {len(problems)} 行")
+    if not lines:
+        lines = ["与刚刚保存的其他数据冲突"]
+    return ServiceError(
+        "检查之后、写入之前，有人修改了会员名册：" + "；".join(lines) + "。请重新导入。"
+    )
 
 
 @transaction.atomic
@@ -677,18 +879,26 @@ def members_import(
     progress: Progress | None = None,
 ) -> None:
     """Write a checked roster import in one transaction: new members with their 入会
-    (or 转入) and any later change, changed members, card numbers, and the audit log
-    (one row per member and one for the import).
+    (or 转入) and any later change, changed members, card numbers, and the audit log.
 
     ``plan`` comes from ``members.imports.MemberImport.check``, which ran every row
     through :func:`apply_fields` and the duplicate checks; this function only writes,
     in a constant number of statements per few thousand rows. The actor needs the
-    import permission at every union a row touches.
+    import permission at every union a row touches. If a unique index refuses a row
+    (someone registered the same person since the check), nothing is written and the
+    :class:`ServiceError` names the rows.
+
+    The audit log gets one row for the import, naming its :class:`ImportRecord` (which
+    keeps who, when, the file and the counts) and the ids of the new members, and one
+    row per *changed* member with its old and new values. A new member gets no row of
+    its own: its 入会 change, dated and signed by the importer, says「导入（导入记录 #N）」
+    on the member's page, which is the same fact; 100,000 more log rows would double
+    the time an import holds the database's write lock.
     """
     from django.contrib.contenttypes.models import ContentType
 
     from gonghui.common.imports import bulk
-    from gonghui.common.models import AuditEntry
+    from gonghui.common.models import AuditEntry, ImportRecord
 
     if actor is not None:
         touched: dict[int, Union] = {}
@@ -719,18 +929,15 @@ def members_import(
             m.join_date = today
         m.status = STATUS_AFTER[nm.follow_up or nm.join_kind]
         new_members.append(m)
-    bulk.insert(Member, new_members)
-    # Every new member has a (unique) card number: it tells the new rows' ids.
-    cards = [m.card_no for m in new_members]
-    ids: dict[str, int] = {}
-    for i in range(0, len(cards), 5000):
-        ids.update(
-            Member.objects.filter(card_no__in=cards[i : i + 5000]).values_list("card_no", "pk")
-        )
-    for m in new_members:
-        m.pk = ids[m.card_no]
+    for m in [*new_members, *(up.member for up in plan.updates)]:
+        # A placeholder of the importer's batched encryption must never be stored.
+        if m.id_number_enc.startswith("\x00") or m.phone_enc.startswith("\x00"):
+            raise RuntimeError("members_import: a number was not encrypted")
+    # Ids are taken before the insert: the changes below refer to them, and nothing
+    # has to be read back.
+    for m, pk in zip(new_members, bulk.reserve_ids(Member, len(new_members)), strict=True):
+        m.pk = pk
         m._state.adding = False
-    report(len(new_members))
 
     def new_changes() -> Iterator[dict[str, Any]]:
         for nm in plan.new:
@@ -764,33 +971,34 @@ def members_import(
                     "created_by_id": who_id,
                 }
 
-    groups: dict[tuple[str, ...], list[Member]] = defaultdict(list)
-    for up in plan.updates:
-        groups[tuple(sorted(up.fields))].append(up.member)
-    done = len(new_members)
-    for fields, members in groups.items():
-        bulk.update(Member, members, fields)
-        done += len(members)
-        report(done)
-    bulk.insert_values(MembershipChange, new_changes())
-    # The audit log: one row per member, written in bulk, and one for the import.
+    changes_count = sum(1 + bool(nm.follow_up) for nm in plan.new) + sum(
+        1 for up in plan.updates if up.change_kind
+    )
+    try:
+        # A savepoint: when a unique index refuses a row, roll back to here and say which.
+        with transaction.atomic():
+            with bulk.deferred_indexes(Member, adding=len(new_members)):
+                bulk.insert(Member, new_members, with_pk=True)
+            report(len(new_members))
+            groups: dict[tuple[str, ...], list[Member]] = defaultdict(list)
+            for up in plan.updates:
+                groups[tuple(sorted(up.fields))].append(up.member)
+            done = len(new_members)
+            for fields, members in groups.items():
+                bulk.update(Member, members, fields)
+                done += len(members)
+                report(done)
+            with bulk.deferred_indexes(MembershipChange, adding=changes_count):
+                bulk.insert_values(MembershipChange, new_changes())
+    except IntegrityError as exc:
+        raise _import_race(plan) from exc
+    # The audit log: one row per changed member (old → new), written in bulk, and one
+    # for the import.
     ct_id = ContentType.objects.get_for_model(Member).pk
     actor_name = who.display_name if who is not None else "系统"
     ip = audit.current_ip.get()
 
     def entries() -> Iterator[dict[str, Any]]:
-        for nm in plan.new:
-            yield {
-                "actor_id": who_id,
-                "actor_name": actor_name,
-                "action": AuditAction.CREATE.value,
-                "content_type_id": ct_id,
-                "object_id": str(nm.member.pk),
-                "object_repr": nm.member.name[:200],
-                "union_id": nm.member.union_id,
-                "summary": f"导入登记会员「{nm.member.name}」{tag}",
-                "ip": ip,
-            }
         for up in plan.updates:
             yield {
                 "actor_id": who_id,
@@ -807,13 +1015,20 @@ def members_import(
 
     bulk.insert_values(AuditEntry, entries())
     unions = {m.union_id for m in new_members} | {up.member.union_id for up in plan.updates}
+    summary_changes: dict[str, Any] = {"新增": len(plan.new), "修改": len(plan.updates)}
+    if plan.record_id:
+        summary_changes["导入记录"] = plan.record_id
+    if new_members:
+        summary_changes["新增会员编号"] = _id_ranges([m.pk for m in new_members])
+    record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
     audit.record(
         actor=actor,
         action=AuditAction.IMPORT,
+        obj=record,
         union=_common_ancestor(unions),
         summary=f"导入会员名册「{plan.file_name}」：新增 {len(plan.new)} 人，"
         f"修改 {len(plan.updates)} 人{tag}",
-        changes={"新增": len(plan.new), "修改": len(plan.updates)},
+        changes=summary_changes,
     )
     report(total)
 
@@ -831,3 +1046,29 @@ def _common_ancestor(union_ids: set[int]) -> Union | None:
     if not prefix:
         return None
     return Union.objects.filter(path=prefix).first()
+
+
+@transaction.atomic
+def member_login_create(
+    *, actor: User | None, member: Member, username: str, password: str
+) -> User:
+    """Open a self-service login for a member: a 会员 role at their union, linked to them,
+    so that they can log in on their phone and see their own record."""
+    from gonghui.org.choices import Role
+    from gonghui.org.services import user_create
+
+    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    if actor is not None:
+        require(actor, Perm.USERS_MANAGE, member.union)
+    if member.user_id:
+        raise ServiceError(f"「{member.name}」已有登录账号，不能重复开通。")
+    user = user_create(
+        actor=actor,
+        username=username,
+        full_name=member.name,
+        password=password,
+        union=member.union,
+        role=Role.MEMBER,
+    )
+    member_link_user(actor=actor, member=member, user=user)
+    return user

@@ -9,6 +9,8 @@ urlpatterns = [
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/change/", views.member_change, name="change"),
+    path("<int:pk>/change/undo/", views.member_change_undo, name="change_undo"),
+    path("<int:pk>/login/", views.member_login, name="login"),
     path("<int:pk>/reveal/<str:field>/", views.member_reveal, name="reveal"),
     path("me/", views.me, name="me"),
 ]

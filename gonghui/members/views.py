@@ -14,7 +14,8 @@ from gonghui.common.scope import Perm, can, get_visible_or_404, grants
 from gonghui.common.web import AuthedRequest, add_errors, posted, render_page
 
 from . import queries, services
-from .forms import ChangeForm, MemberForm, RosterFilterForm
+from .choices import MemberStatus
+from .forms import ChangeForm, MemberForm, MemberLoginForm, RosterFilterForm
 from .models import Member
 
 
@@ -25,11 +26,16 @@ def _require_roster(request: AuthedRequest) -> None:
 
 def member_list(request: AuthedRequest) -> HttpResponse:
     _require_roster(request)
-    form = RosterFilterForm(request.GET or None, viewer=request.user)
-    filters = form.to_filter() if request.GET else None
+    data = request.GET.copy()
+    if not any(key != "page" for key in data):
+        # The roster, unfiltered, means the members on it now (在册), as the dashboard
+        # counts them; the other statuses are one click away and the box shows it.
+        data.setlist("status", [MemberStatus.ACTIVE])
+    form = RosterFilterForm(data, viewer=request.user)
+    filters = form.to_filter()
     paginator = queries.roster_pages(request.user, filters, settings.GONGHUI_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    query = data.copy()
     query.pop("page", None)
     context = {
         "form": form,
@@ -37,6 +43,7 @@ def member_list(request: AuthedRequest) -> HttpResponse:
         "query": query.urlencode(),
         "can_add": grants(request.user).any(Perm.ROSTER_EDIT),
         "filtered": any(k != "page" and any(vals) for k, vals in request.GET.lists()),
+        "status_labels": [MemberStatus(v).label for v in filters.status if v in MemberStatus],
     }
     return render_page(request, "members/list.html", context, "members/partials/results.html")
 
@@ -50,9 +57,10 @@ def _detail_context(
         change_form = ChangeForm(member=member)
     return {
         "member": member,
-        "changes": member.changes.select_related("union", "created_by"),
+        "changes": list(member.changes.select_related("union", "created_by")),
         "can_edit": can_edit,
         "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
+        "can_manage_login": can(request.user, Perm.USERS_MANAGE, member.union),
         "history": audit.history(member)[:50] if can_edit else None,
         "change_form": change_form if can_edit else None,
     }
@@ -131,6 +139,46 @@ def member_change(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def member_change_undo(request: AuthedRequest, pk: int) -> HttpResponse:
+    member = get_visible_or_404(
+        Member.objects.select_related("union"), request.user, Perm.ROSTER_EDIT, pk=pk
+    )
+    try:
+        change = services.member_change_undo(actor=request.user, member=member)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"已撤销 {change.date:%Y-%m-%d} 的「{change.get_kind_display()}」。"
+        )
+    return redirect("members:detail", pk=member.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def member_login(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Open a self-service login for this member (chairs, who manage users)."""
+    member = get_visible_or_404(
+        Member.objects.select_related("union", "user"), request.user, Perm.USERS_MANAGE, pk=pk
+    )
+    initial = {"username": member.employee_no or member.name_pinyin}
+    form = MemberLoginForm(posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.member_login_create(
+                actor=request.user, member=member, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"已为「{member.name}」开通登录账号「{user.username}」，请把初始密码告诉本人。",
+            )
+            return redirect("members:detail", pk=member.pk)
+    return render(request, "members/login_form.html", {"form": form, "member": member})
+
+
+@require_POST
 def member_reveal(request: AuthedRequest, pk: int, field: str) -> HttpResponse:
     """The full 身份证号 or 手机号 in place of the masked one (htmx); audited."""
     if field not in ("id_number", "phone"):
@@ -139,7 +187,11 @@ def member_reveal(request: AuthedRequest, pk: int, field: str) -> HttpResponse:
         Member.objects.select_related("union"), request.user, Perm.ROSTER_PII, pk=pk
     )
     value = services.member_reveal(actor=request.user, member=member, field=field)
-    return render(request, "members/partials/revealed.html", {"value": value})
+    if request.htmx:
+        return render(request, "members/partials/revealed.html", {"value": value})
+    # Without JavaScript the button posts a plain form: show the page with the number.
+    context = {**_detail_context(request, member), "revealed": {field: value}}
+    return render(request, "members/detail.html", context)
 
 
 def me(request: AuthedRequest) -> HttpResponse:

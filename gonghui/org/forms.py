@@ -16,7 +16,7 @@ from gonghui.common.forms import (
 from gonghui.common.scope import Perm
 
 from .auth import is_locked
-from .choices import Portfolio, Role, UnionKind
+from .choices import ALLOWED_CHILDREN, Portfolio, Role, UnionKind
 from .models import Union, User
 
 
@@ -92,12 +92,17 @@ class MoveForm(Form):
         super().__init__(*args, **kwargs)
         field = union_field(viewer, Perm.ORG_EDIT, label="移到")
         restrict_union_field(field, union)
+        # Offer only the places the move rules allow (a group never holds a group …).
+        parents = [k for k, children in ALLOWED_CHILDREN.items() if union.kind in children]
+        field.queryset = field.queryset.filter(kind__in=parents).exclude(  # type: ignore[union-attr]
+            pk=union.parent_id
+        )
         self.fields["new_parent"] = field
 
 
 class UserCreateForm(Form):
     username = forms.CharField(
-        label="登录名", max_length=150, help_text="字母、数字或工号，登录时使用"
+        label="登录名", max_length=150, help_text="字母、数字、汉字或工号，不含空格；登录时使用"
     )
     full_name = forms.CharField(label="姓名", max_length=50)
     password = forms.CharField(
@@ -167,3 +172,19 @@ class PasswordForm(Form):
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class OwnPasswordForm(PasswordForm):
+    """Changing one's own password asks for the current one first, so that a session
+    left open on a shared office computer cannot be turned into a takeover."""
+
+    old_password = forms.CharField(
+        label="当前密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    field_order = ["old_password", "password", "password2"]
+
+    def clean_old_password(self) -> str:
+        value: str = self.cleaned_data["old_password"]
+        if self.user is None or not self.user.check_password(value):
+            raise forms.ValidationError("当前密码不正确。")
+        return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 from gonghui.common.models import TimeStampedModel
@@ -19,18 +19,25 @@ def path_segment(pk: int) -> str:
 
 
 def subtree_range(path: str) -> tuple[str, str]:
-    """``(low, high)`` such that ``low <= p < high`` holds exactly for paths under ``path``.
-
-    Paths are digits and dots; ``/`` sorts right after ``.``, so replacing the final dot
-    with ``/`` gives the first string past the subtree. A range scan uses the plain
-    b-tree index on both SQLite and PostgreSQL, where ``LIKE 'x%'`` may not.
-    """
+    """``(low, high)`` such that ``low <= p < high`` holds exactly for paths under ``path``
+    when strings compare byte by byte: ``/`` sorts right after ``.``, so replacing the
+    final dot with ``/`` gives the first string past the subtree."""
     return path, path[:-1] + "/"
 
 
 def subtree_q(path: str, field: str = "path") -> Q:
-    low, high = subtree_range(path)
-    return Q(**{f"{field}__gte": low, f"{field}__lt": high})
+    """Rows whose ``field`` (a union path) lies in the subtree at ``path``; by index.
+
+    SQLite compares text byte by byte (BINARY) but its ``LIKE`` ignores case and so
+    skips the index: use the range. PostgreSQL compares with the database's collation,
+    and many (glibc ``en_US.UTF-8``, ICU) ignore punctuation, under which the range
+    would drop descendants; ``LIKE 'path%'`` is exact there and uses the
+    ``varchar_pattern_ops`` index Django adds to every indexed ``CharField``.
+    """
+    if connection.vendor == "sqlite":
+        low, high = subtree_range(path)
+        return Q(**{f"{field}__gte": low, f"{field}__lt": high})
+    return Q(**{f"{field}__startswith": path})
 
 
 class UnionQuerySet(models.QuerySet["Union"]):
@@ -99,9 +106,6 @@ class Union(TimeStampedModel):
 
     def ancestor_ids(self) -> list[int]:
         return [int(seg) for seg in self.path.split(".") if seg][:-1]
-
-    def is_descendant_of(self, other: Union) -> bool:
-        return self.path.startswith(other.path)
 
 
 class User(AbstractUser):

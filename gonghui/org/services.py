@@ -8,7 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
@@ -44,6 +47,18 @@ def _check_placement(kind: str, parent: Union | None) -> None:
         )
 
 
+def _check_name(name: str, parent: Union | None, exclude_pk: int | None = None) -> None:
+    """Two live nodes under one parent may not share a name: officers, imports and the
+    command line find a node by its name under its parent."""
+    if parent is None:
+        return
+    qs = Union.objects.filter(parent=parent, name=name, archived_at__isnull=True)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    if qs.exists():
+        raise ServiceError({"name": f"「{parent.name}」下已有名为「{name}」的组织，请换一个名称。"})
+
+
 def _check_code(code: str, exclude_pk: int | None = None) -> None:
     qs = Union.objects.filter(code=code)
     if exclude_pk:
@@ -77,6 +92,7 @@ def union_create(
         # check the fresh row: the caller's copy may predate an archive.
         parent = Union.objects.select_for_update().get(pk=parent.pk)
     _check_placement(kind, parent)
+    _check_name(name, parent)
     code = code.strip().upper()
     if code:
         _check_code(code)
@@ -96,7 +112,11 @@ def union_create(
     union.save()
     union.path = (parent.path if parent else "") + path_segment(union.pk)
     if not code:
-        union.code = f"U{union.pk:04d}"
+        # U0042 may already have been typed by hand for another node: take the next free.
+        candidate, n = f"U{union.pk:04d}", 1
+        while Union.objects.filter(code=candidate).exists():
+            candidate, n = f"U{union.pk:04d}-{n}", n + 1
+        union.code = candidate
     union.save(update_fields=["path", "code"])
     audit.record(
         actor=actor,
@@ -129,6 +149,7 @@ def union_update(
     if name is not None:
         if not name.strip():
             raise ServiceError({"name": "名称不能为空。"})
+        _check_name(name.strip(), union.parent, exclude_pk=union.pk)
         union.name = name.strip()
     if code is not None:
         code = code.strip().upper()
@@ -161,19 +182,21 @@ def union_update(
 def union_move(*, actor: User | None, union: Union, new_parent: Union) -> Union:
     """Move ``union`` and its whole subtree under ``new_parent``.
 
-    Paths of the subtree are rewritten in one UPDATE; the actor needs edit rights at
-    both the old and the new place.
+    Paths of the subtree are rewritten in one UPDATE. Where a node sits is its
+    parent's business: the actor needs edit rights at the old parent and at the new one
+    (a branch chair cannot move their own branch out of the school).
     """
-    if actor is not None:
-        require(actor, Perm.ORG_EDIT, union)
-        require(actor, Perm.ORG_EDIT, new_parent)
-    union = Union.objects.select_for_update().get(pk=union.pk)
+    union = Union.objects.select_for_update().select_related("parent").get(pk=union.pk)
     new_parent = Union.objects.select_for_update().get(pk=new_parent.pk)
+    if actor is not None:
+        require(actor, Perm.ORG_EDIT, union.parent or union)
+        require(actor, Perm.ORG_EDIT, new_parent)
     if new_parent.path.startswith(union.path):
         raise ServiceError({"parent": "不能移动到自身或自己的下级组织之下。"})
     if union.parent_id == new_parent.pk:
         return union
     _check_placement(union.kind, new_parent)
+    _check_name(union.name, new_parent, exclude_pk=union.pk)
     old_parent_name = union.parent.name if union.parent else ""
     old_path = union.path
     new_path = new_parent.path + path_segment(union.pk)
@@ -197,9 +220,10 @@ def union_move(*, actor: User | None, union: Union, new_parent: Union) -> Union:
 
 @transaction.atomic
 def union_archive(*, actor: User | None, union: Union) -> Union:
-    """Archive a node and its subtree. It disappears from lists; its records stay."""
+    """Archive a node and its subtree. It disappears from lists; its records stay.
+    Closing a node is its parent's decision: the actor needs edit rights there."""
     if actor is not None:
-        require(actor, Perm.ORG_EDIT, union)
+        require(actor, Perm.ORG_EDIT, union.parent or union)
         # A chair of the top node would otherwise archive their whole tree, themselves
         # included; only a superuser (who keeps access) may close a top node.
         if union.parent is None and not grants(actor).superuser:
@@ -228,9 +252,9 @@ def union_archive(*, actor: User | None, union: Union) -> Union:
 
 @transaction.atomic
 def union_restore(*, actor: User | None, union: Union) -> Union:
-    """Undo an archive: the node and its subtree come back."""
+    """Undo an archive: the node and its subtree come back (the parent's decision too)."""
     if actor is not None:
-        require(actor, Perm.ORG_EDIT, union)
+        require(actor, Perm.ORG_EDIT, union.parent or union)
     union = Union.objects.select_for_update().get(pk=union.pk)
     if union.parent and union.parent.is_archived:
         raise ServiceError(f"上级「{union.parent.name}」已归档，请先恢复上级。")
@@ -250,15 +274,52 @@ def union_restore(*, actor: User | None, union: Union) -> Union:
 
 
 def _home_union(user: User) -> Union | None:
+    """Where a login's audit rows go: its highest role, so the chairs who manage the
+    account (and can unlock it) see them in their audit log."""
     role = user.roles.select_related("union").order_by("union__depth").first()
     return role.union if role else None
+
+
+@transaction.atomic
+def login_failed(*, user: User) -> None:
+    """Count a wrong password; lock the account after too many in a row. Audited."""
+    union = _home_union(user)
+    # F() so two wrong passwords at the same moment both count.
+    User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
+    user.refresh_from_db(fields=["failed_logins"])
+    audit.record(
+        actor=user,
+        action=AuditAction.LOGIN_FAILED,
+        obj=user,
+        union=union,
+        summary=f"登录失败（连续第 {user.failed_logins} 次）",
+    )
+    if user.failed_logins >= settings.GONGHUI_LOGIN_MAX_FAILURES:
+        until = timezone.now() + dt.timedelta(minutes=settings.GONGHUI_LOGIN_LOCK_MINUTES)
+        User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
+        audit.record(
+            actor=user,
+            action=AuditAction.LOCKED,
+            obj=user,
+            union=union,
+            summary=f"连续登录失败，账号锁定至 {timezone.localtime(until):%H:%M}",
+        )
+
+
+@transaction.atomic
+def login_succeeded(*, user: User) -> None:
+    """Record a login in the audit log (who logged in, when, from where)."""
+    audit.record(
+        actor=user, action=AuditAction.LOGIN, obj=user, union=_home_union(user), summary="登录"
+    )
 
 
 def _require_manage(actor: User, user: User) -> None:
     """A chair manages a login only if every role it holds lies in the chair's subtree,
     so a branch chair cannot reset the password of the union's chair."""
     unions = [r.union for r in user.roles.select_related("union")]
-    if not unions:
+    if not unions or (user.is_superuser and not actor.is_superuser):
+        # Only a superuser manages a login with no role, or another superuser.
         require(actor, Perm.USERS_MANAGE, None)
     for union in unions:
         require(actor, Perm.USERS_MANAGE, union)
@@ -281,6 +342,12 @@ def user_create(
     username = username.strip()
     if not username:
         raise ServiceError({"username": "请填写登录名。"})
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise ServiceError(
+            {"username": "登录名只能由字母、数字、汉字和 @ . + - _ 组成，不能有空格。"}
+        ) from exc
     if User.objects.filter(username__iexact=username).exists():
         raise ServiceError({"username": f"登录名「{username}」已被使用，请换一个。"})
     user = User(username=username, full_name=full_name.strip())
@@ -288,7 +355,11 @@ def user_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # the same name registered a moment ago
+        raise ServiceError({"username": f"登录名「{username}」已被使用，请换一个。"}) from exc
     audit.record(
         actor=actor,
         action=AuditAction.CREATE,
@@ -377,7 +448,9 @@ def role_grant(
             changes={"分工": [old, assignment.get_portfolio_display()]},
             summary=f"修改「{user.display_name}」在「{union.name}」的分工",
         )
-    elif created:
+    elif not created:
+        raise ServiceError({"role": f"「{user.display_name}」已是{assignment}，无需重复授予。"})
+    else:
         audit.record(
             actor=actor,
             action=AuditAction.GRANT,

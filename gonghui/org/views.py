@@ -5,21 +5,30 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.timezone import now
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
-from gonghui.common.scope import Perm, can, get_visible_or_404, grants
+from gonghui.common.scope import Perm, can, get_visible_or_404, grants, visible
 from gonghui.common.web import AuthedRequest, add_errors, paginate, posted
 
 from . import queries, services
 from .auth import is_locked
 from .choices import UnionKind
-from .forms import LoginForm, MoveForm, PasswordForm, RoleForm, UnionForm, UserCreateForm
+from .forms import (
+    LoginForm,
+    MoveForm,
+    OwnPasswordForm,
+    PasswordForm,
+    RoleForm,
+    UnionForm,
+    UserCreateForm,
+)
 from .models import RoleAssignment, Union, User
 
 
@@ -27,6 +36,11 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "org/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        services.login_succeeded(user=form.get_user())
+        return response
 
 
 def _require(request: AuthedRequest, perm: Perm, message: str) -> None:
@@ -72,7 +86,8 @@ def union_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     children = union.children.filter(archived_at__isnull=True).order_by("path")
     roles = RoleAssignment.objects.filter(union=union).select_related("user")
     can_edit = can(request.user, Perm.ORG_EDIT, union)
-    counts = Union.objects.filter(subtree_q(union.path), archived_at__isnull=True).aggregate(
+    below = Union.objects.filter(subtree_q(union.path), archived_at__isnull=True)
+    counts = below.exclude(pk=union.pk).aggregate(
         branches=Count("pk", filter=Q(kind=UnionKind.BRANCH)),
         groups=Count("pk", filter=Q(kind=UnionKind.GROUP)),
     )
@@ -85,6 +100,9 @@ def union_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "roles": roles,
             "counts": counts,
             "can_edit": can_edit,
+            # Moving and archiving a node are its parent's decisions.
+            "can_place": union.parent is not None
+            and can(request.user, Perm.ORG_EDIT, union.parent),
             "can_roster": can(request.user, Perm.ROSTER_VIEW, union),
             "history": audit.history(union)[:30] if can_edit else None,
         },
@@ -166,7 +184,16 @@ def union_archive(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def user_list(request: AuthedRequest) -> HttpResponse:
     _require(request, Perm.USERS_MANAGE, "您没有管理用户的权限。")
-    qs = queries.users(request.user).prefetch_related("roles__union")
+    # Only the roles inside the viewer's part of the tree: a teacher who also chairs a
+    # union elsewhere does not reveal that to this chair.
+    qs = queries.users(request.user).prefetch_related(
+        Prefetch(
+            "roles",
+            queryset=visible(
+                RoleAssignment.objects.select_related("union"), request.user, Perm.USERS_MANAGE
+            ),
+        )
+    )
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
@@ -229,7 +256,7 @@ def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "roles": queries.roles_of(request.user, user),
             "role_form": role_form,
             "password_form": PasswordForm(user=user),
-            "history": audit.history(user)[:30],
+            "history": visible(audit.history(user), request.user, Perm.AUDIT_VIEW)[:30],
         },
     )
 
@@ -279,7 +306,7 @@ def user_toggle(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def my_password(request: AuthedRequest) -> HttpResponse:
-    form = PasswordForm(posted(request), user=request.user)
+    form = OwnPasswordForm(posted(request), user=request.user)
     if request.method == "POST" and form.is_valid():
         user = services.user_set_password(
             actor=request.user, user=request.user, password=form.cleaned_data["password"]

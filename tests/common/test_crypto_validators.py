@@ -189,6 +189,7 @@ def test_phone_numbers_are_normalised(raw: str) -> None:
 def test_bad_phone_numbers_are_refused(raw: str) -> None:
     problem = phone_problem(normalize_phone(raw))
     assert problem is not None
-    assert "不是有效的手机号（11 位，以 1 开头）" in problem
+    assert "不是有效的手机号（11 位，以 1 开头" in problem
+    assert normalize_phone(raw) not in problem  # messages are stored and shown to others
     with pytest.raises(ValidationError):
         validate_phone(raw)

@@ -87,6 +87,22 @@ def set_cached_formula(path: Path, cell: str, formula: str, cached: str, *, text
             zf.writestr(part, data)
 
 
+def set_uncomputed_formula(path: Path, cell: str, formula: str) -> None:
+    """Make ``cell`` a formula saved without its result (as openpyxl and other programs
+    write formulas: nothing computed them)."""
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    name = "xl/worksheets/sheet1.xml"
+    xml = parts[name].decode()
+    new = f'<c r="{cell}"><f>{formula}</f><v></v></c>'
+    xml, count = re.subn(rf'<c r="{cell}"[^>]*?(?:/>|>.*?</c>)', new, xml, count=1)
+    assert count == 1, xml
+    parts[name] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for part, data in parts.items():
+            zf.writestr(part, data)
+
+
 def hide_sheet(path: Path, index: int) -> None:
     wb = openpyxl.load_workbook(path)
     wb.worksheets[index].sheet_state = "hidden"
@@ -280,3 +296,18 @@ def many_rows_xlsx(path: Path, rows: int) -> Path:
 
 def read_xlsx(data: bytes) -> openpyxl.Workbook:
     return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def red_cells(ws: Any) -> set[str]:
+    """The cells of ``ws`` under a conditional format with the marks' light red fill."""
+    from openpyxl.utils import get_column_letter
+
+    cells: set[str] = set()
+    for fmt in ws.conditional_formatting:
+        for rule in fmt.rules:
+            fill = rule.dxf.fill if rule.dxf is not None else None
+            colour = fill.bgColor.rgb if fill is not None and fill.bgColor is not None else ""
+            if str(colour).endswith("FFC7CE"):
+                for cell_range in fmt.sqref.ranges:
+                    cells.update(f"{get_column_letter(c)}{r}" for r, c in cell_range.cells)
+    return cells

@@ -103,6 +103,7 @@ def test_export_masks_unless_full_id_is_asked_and_audits(world: World, tmp_path:
     )
 
 
+@pytest.mark.own_database
 def test_exit_codes_of_the_real_command(tmp_path: Path) -> None:
     """The installed entry point, on its own SQLite file: 0 written, 1 row errors, 2 bad file."""
     env = {

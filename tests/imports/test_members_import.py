@@ -10,6 +10,7 @@ import pytest
 
 from gonghui.common.imports.columns import get_spec
 from gonghui.common.imports.engine import Result, run_import
+from gonghui.common.imports.progress import Progress
 from gonghui.common.models import AuditAction, AuditEntry
 from gonghui.members.choices import ChangeKind, MemberStatus
 from gonghui.members.models import Member, MembershipChange
@@ -90,11 +91,17 @@ def test_new_members_are_registered_with_their_history(world: World, tmp_path: P
         for c in Member.objects.filter(name__in=["刘一", "陈二"]).values_list("card_no", flat=True)
     )
     assert numbers == [school.card_seq - 1, school.card_seq]
-    # One audit row per member, and one for the import.
-    assert AuditEntry.objects.filter(action=AuditAction.CREATE, object_id=str(liu.pk)).exists()
+    # One audit row for the import, naming the new members; each one's 入会 change says
+    # it came from the import (no log row per new member: see members_import).
     summary = AuditEntry.objects.get(action=AuditAction.IMPORT)
     assert "新增 2 人" in summary.summary
     assert summary.union == world.school
+    new_ids = sorted([liu.pk, chen.pk])
+    assert summary.changes["新增会员编号"] == f"{new_ids[0]}–{new_ids[1]}"
+    assert not AuditEntry.objects.filter(
+        action=AuditAction.CREATE, content_type__model="member", object_id=str(liu.pk)
+    ).exists()
+    assert liu.changes.get().note == "导入（命令行导入）"
 
 
 def test_transfer_in_when_stated(world: World, tmp_path: Path) -> None:
@@ -131,7 +138,7 @@ def test_every_error_is_reported_at_once(world: World, tmp_path: Path) -> None:
     result = run(tmp_path, rows)
     assert result.error_lines() == [
         "第2行「姓名」：必填，不能为空",
-        "第2行「手机号」：「12345」不是有效的手机号（11 位，以 1 开头）。",
+        "第2行「手机号」：不是有效的手机号（11 位，以 1 开头；现为 5 位数字）。",
         "第2行「入会日期」：「2024-02-30」不是有效日期，请写成 2024-03-05 这样的格式",
         "第2行「月工资」：不能为负数",
         "第3行「所属工会」：找不到名称或代码为「不存在的工会」的工会组织",
@@ -360,3 +367,74 @@ def test_ambiguous_union_names_ask_for_the_code(world: World, tmp_path: Path) ->
     assert run(
         tmp_path, [["x", f.id_number(), "", "", "高中语文组", "", "", "", ""]], union=world.school
     ).ok
+
+
+class _RegisterWhenChecked(Progress):
+    """Another officer registers ``who`` in the moment between the import's check and
+    its write (the check ends with its last progress report, the write starts after)."""
+
+    def __init__(self, union: Union, name: str, id_number: str) -> None:
+        self.union, self.name, self.id_number = union, name, id_number
+        self.done = False
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if phase == "check" and done == total and not self.done:
+            self.done = True
+            f.member(self.union, self.name, id_number=self.id_number)
+
+
+def test_a_registration_after_the_preview_is_caught_when_confirmed(
+    world: World, tmp_path: Path
+) -> None:
+    number = f.id_number()
+    rows = [["新人甲", number, "", "N1", "YZGZYW", "", "", "", ""]]
+    officer = {"actor": world.officer, "union": world.branch}
+    preview = run(tmp_path, rows, commit=False, **officer)
+    assert preview.ok and preview.plan.created == 1
+    # Before the officer confirms, another branch registers the same person.
+    f.member(world.other_group, "别处登记的人", id_number=number)
+    confirmed = run(tmp_path, rows, **officer)  # the confirm checks everything again
+    assert not confirmed.written
+    assert confirmed.error_lines() == [
+        "第2行「身份证号」：该身份证号已是「区教育工会 / 第一中学工会 / 初中部分工会 / "
+        "初中数学组」的一位在册会员。同一人只能在一处入会；如已调入本单位，"
+        "请原工会先办理转出，再在此登记转入"
+    ]
+    assert not Member.objects.filter(name="新人甲").exists()
+
+
+@pytest.mark.parametrize("rebuild_indexes", [False, True])
+def test_a_registration_between_the_check_and_the_write_refuses_the_write(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rebuild_indexes: bool
+) -> None:
+    from gonghui.common.imports import bulk
+
+    if rebuild_indexes:
+        # The way a large first import writes on SQLite: indexes dropped, then rebuilt.
+        monkeypatch.setattr(bulk, "DEFER_INDEXES_MIN", 1)
+    number = f.id_number()
+    rows = [
+        ["新人乙", f.id_number(), "", "N2", "YZGZYW", "", "", "", ""],
+        ["新人丙", number, "", "N3", "YZGZYW", "", "", "", ""],
+    ]
+    before = _counts()
+    path = files.xlsx(tmp_path / "名册.xlsx", [HEADERS, *rows], text_columns=[1, 2, 3, 6])
+    result = run_import(
+        spec=get_spec("members"),
+        path=path,
+        file_name="名册.xlsx",
+        actor=None,
+        default_union=None,
+        commit=True,
+        progress=_RegisterWhenChecked(world.other_group, "抢先登记的人", number),
+    )
+    assert not result.written
+    assert result.problem == (
+        "写入时被拒绝，未写入任何数据（数据可能刚被他人修改，请重新导入）："
+        "检查之后、写入之前，有人修改了会员名册：第3行：该身份证号刚刚已被登记为在册会员"
+        "「抢先登记的人」。请重新导入。"
+    )
+    # Only the other officer's registration is there: none of the file's rows.
+    assert _counts()[0] == before[0] + 1
+    assert not Member.objects.filter(name__in=["新人乙", "新人丙"]).exists()
+    assert not MembershipChange.objects.filter(member__name__startswith="新人").exists()

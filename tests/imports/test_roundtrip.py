@@ -60,8 +60,15 @@ def person(draw: Any, index: int) -> dict[str, Any]:
         "政治面貌": draw(st.sampled_from(["", *POLITICAL_STATUSES])),
         "学历": draw(st.sampled_from(["", *EDUCATIONS])),
         "参加工作日期": work,
+        # 入会 no earlier than 16 (apply_fields refuses a join before birth).
         "入会日期": draw(
-            st.one_of(st.none(), st.dates(dt.date(1990, 1, 1), dt.date(2024, 12, 31)))
+            st.one_of(
+                st.none(),
+                st.dates(
+                    max(dt.date(1990, 1, 1), birth + dt.timedelta(days=16 * 366)),
+                    dt.date(2024, 12, 31),
+                ),
+            )
         ),
         "会员状态": draw(st.sampled_from(["", *MemberStatus.labels])),
         "月工资": draw(st.one_of(st.none(), st.decimals(0, 99999, places=2).map(Decimal))),

@@ -3,7 +3,9 @@ marked file; export of the filtered roster; who may do what."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import openpyxl
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from gonghui.common import crypto
 from gonghui.common.imports import jobs
@@ -81,6 +84,13 @@ def test_upload_preview_confirm_done(world: World) -> None:
     assert Member.objects.filter(name="网页甲").count() == 1
     entry = AuditEntry.objects.get(action=AuditAction.IMPORT)
     assert entry.actor == world.chair and f"导入记录 #{record.pk}" in entry.summary
+    # The log row is the import record's, and names the new members; a new member's
+    # page says which import registered them.
+    assert (entry.content_type.model, entry.object_id) == ("importrecord", str(record.pk))
+    new_member = Member.objects.get(name="网页甲")
+    assert entry.changes["新增会员编号"] == str(new_member.pk)
+    page = client.get(reverse("members:detail", args=[new_member.pk])).content.decode()
+    assert f"导入（导入记录 #{record.pk}）" in page
 
 
 @pytest.mark.django_db
@@ -105,8 +115,9 @@ def test_errors_are_listed_and_the_file_comes_back_marked(world: World) -> None:
     )  # 已标出错误
     wb = openpyxl.load_workbook(io.BytesIO(response.content))
     ws = wb["会员名册"]
-    assert ws["B3"].fill.fgColor.rgb.endswith("FFC7CE") and "校验位错误" in ws["B3"].comment.text
+    assert "校验位错误" in ws["B3"].comment.text
     assert ws["D3"].comment is not None and ws["A2"].comment is None
+    assert files.red_cells(ws) == {"B3", "D3"}
     assert [c.value for c in wb["错误说明"]["C"]][1:] == [
         "校验位错误，请核对最后一位。",
         record.errors[1][2],
@@ -114,7 +125,6 @@ def test_errors_are_listed_and_the_file_comes_back_marked(world: World) -> None:
     # The user fixes the file and uploads it again: it goes in.
     ws["B3"].value = f.id_number()
     ws["D3"].value = "在册"
-    ws["B3"].fill = ws["D3"].fill = openpyxl.styles.PatternFill()
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)
@@ -306,3 +316,71 @@ def test_the_background_thread(world: World, settings: Any) -> None:
     assert not Path(settings.DATA_DIR, "imports").exists() or not any(
         Path(settings.DATA_DIR, "imports").iterdir()
     )
+
+
+@pytest.mark.django_db
+def test_uploads_are_deleted_when_no_longer_needed(world: World, settings: Any) -> None:
+    client = login(world.chair)
+    good = [HEADERS, ["留存甲", f.id_number(), "YZGZYW", ""]]
+    bad = [HEADERS, ["留存乙", "110105194912310022", "YZGZYW", ""]]
+    # Cancelled: deleted at once.
+    cancelled = _upload(client, _xlsx_upload(good), world.school)
+    cancelled.refresh_from_db()
+    folder = Path(cancelled.stored_file).parent
+    assert folder.is_dir()
+    client.post(reverse("imports:cancel", args=[cancelled.pk]))
+    cancelled.refresh_from_db()
+    assert not cancelled.stored_file and not folder.exists()
+    # A whole-file problem: nothing to mark, deleted at once.
+    unreadable = io.BytesIO(files.executable())
+    unreadable.name = "名册.xlsx"
+    problem = _upload(client, unreadable, world.school)
+    problem.refresh_from_db()
+    assert problem.status == ImportStatus.INVALID and not problem.stored_file
+    # Row errors: kept for the marked download…
+    invalid = _upload(client, _xlsx_upload(bad), world.school)
+    invalid.refresh_from_db()
+    kept = Path(invalid.stored_file)
+    assert invalid.status == ImportStatus.INVALID and kept.is_file()
+    assert client.get(reverse("imports:marked", args=[invalid.pk])).status_code == 200
+    # …until it is older than GONGHUI_IMPORT_KEEP_DAYS when another import starts; a
+    # fresh one stays, and so does a folder left by a crash until it is as old.
+    settings.GONGHUI_IMPORT_KEEP_DAYS = 7
+    ImportRecord.objects.filter(pk=invalid.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=8)
+    )
+    orphan = jobs.upload_dir() / "left-by-a-crash"
+    orphan.mkdir()
+    eight_days_ago = (timezone.now() - dt.timedelta(days=8)).timestamp()
+    os.utime(orphan, (eight_days_ago, eight_days_ago))
+    fresh_orphan = jobs.upload_dir() / "being-written"
+    fresh_orphan.mkdir()
+    recent = _upload(client, _xlsx_upload(bad), world.school)
+    recent.refresh_from_db()
+    invalid.refresh_from_db()
+    assert not invalid.stored_file and not kept.exists() and not orphan.exists()
+    assert Path(recent.stored_file).is_file() and fresh_orphan.is_dir()
+    response = client.get(reverse("imports:marked", args=[invalid.pk]))
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_import_records_are_in_the_admin_to_look_at_only(world: World) -> None:
+    from gonghui.org.models import User
+
+    record = _upload(
+        login(world.chair), _xlsx_upload([HEADERS, ["管理甲", "", "YZGZYW", ""]]), world.school
+    )
+    admin = login(User.objects.create_superuser("root", password=f.PASSWORD))
+    listing = admin.get(reverse("admin:common_importrecord_changelist"))
+    assert listing.status_code == 200 and "名册.xlsx" in listing.content.decode()
+    page = admin.get(reverse("admin:common_importrecord_change", args=[record.pk]))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert record.stored_file not in content  # a server path is not shown
+    assert 'name="_save"' not in content  # read-only: no save button
+    assert admin.get(reverse("admin:common_importrecord_add")).status_code == 403
+    deleted = admin.post(
+        reverse("admin:common_importrecord_delete", args=[record.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 403 and ImportRecord.objects.filter(pk=record.pk).exists()

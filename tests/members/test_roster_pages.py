@@ -30,7 +30,7 @@ def crowd(world: World) -> World:
         m = f.member(
             places[i % len(places)],
             NAMES[i % len(NAMES)],
-            employee_no=f"T{i:03d}",
+            employee_no=f"P{i:03d}",
             employment_type=EmploymentType.DISPATCHED if i % 4 == 0 else EmploymentType.STAFF,
         )
         if i % 7 == 0:

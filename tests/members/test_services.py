@@ -503,3 +503,65 @@ def test_one_login_links_to_one_member(world: World) -> None:
     with pytest.raises(ServiceError) as exc:
         services.member_link_user(actor=None, member=other, user=world.member_user)
     assert "已关联会员「张三」" in str(exc.value)
+
+
+def test_a_new_number_with_the_same_mask_is_still_audited(world: World) -> None:
+    member = f.member(world.group, "同尾号", phone="13812345678")
+    before = AuditEntry.objects.count()
+    services.member_update(actor=None, member=member, phone="13899995678")
+    entry = AuditEntry.objects.latest("id")
+    assert AuditEntry.objects.count() == before + 1
+    assert entry.changes["手机号"] == ["138****5678", "138****5678（已更改，内容加密）"]
+    assert "13899995678" not in str(entry.changes)
+
+
+def test_employee_numbers_are_unique_within_one_grassroots_union(world: World) -> None:
+    # world.member (张三, 高中语文组) has 工号 T001; 初中数学组 is in the same school.
+    with pytest.raises(ServiceError) as exc:
+        f.member(world.other_group, "李重号", employee_no="T001")
+    assert "工号「T001」已是" in exc.value.message_dict["employee_no"][0]
+    # Another school numbers its own staff: T001 there is someone else.
+    f.member(world.other_school_group, "王同号", employee_no="T001")
+    # Once 张三 has left, the number may be given again.
+    services.member_change(
+        actor=None,
+        member=world.member,
+        kind=ChangeKind.TRANSFER_OUT,
+        date=dt.date.today(),
+        other_org="外单位工会",
+    )
+    f.member(world.other_group, "李接号", employee_no="T001")
+
+
+def test_a_join_date_before_the_birth_date_is_refused(group: Union) -> None:
+    with pytest.raises(ServiceError) as exc:
+        f.member(
+            group,
+            "早入会",
+            id_number=f.id_number(dt.date(1992, 6, 7)),
+            join_date=dt.date(1990, 1, 1),
+        )
+    assert exc.value.message_dict["join_date"] == ["入会日期早于出生日期，请核对。"]
+
+
+def test_the_latest_change_can_be_taken_back_and_is_audited(group: Union) -> None:
+    member = f.member(group, "误转出")
+    services.member_change(
+        actor=None,
+        member=member,
+        kind=ChangeKind.TRANSFER_OUT,
+        date=dt.date.today(),
+        other_org="外区工会",
+    )
+    member.refresh_from_db()
+    assert member.status == MemberStatus.TRANSFERRED_OUT
+    services.member_change_undo(actor=None, member=member)
+    member.refresh_from_db()
+    assert member.status == MemberStatus.ACTIVE
+    assert list(member.changes.values_list("kind", flat=True)) == [ChangeKind.JOIN]
+    entry = AuditEntry.objects.latest("id")
+    assert entry.changes["撤销的会籍变动"][0].endswith("转出（外区工会）")
+    assert entry.changes["会员状态"] == ["已转出", "在册"]
+    with pytest.raises(ServiceError) as exc:
+        services.member_change_undo(actor=None, member=member)
+    assert "第一条会籍记录" in str(exc.value)

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from gonghui.common.crypto import decrypt
 from gonghui.common.models import AuditEntry
+from gonghui.members import services as member_services
 from gonghui.members.models import Member, MembershipChange
 from gonghui.members.services import member_change
 from gonghui.org.choices import Portfolio, Role
@@ -333,3 +334,59 @@ def test_member_without_a_role_lands_on_self_service(world: World) -> None:
     page = member.get(reverse("members:me")).content.decode()
     assert "张三" in page and world.member.id_number_masked in page
     assert decrypt(world.member.id_number_enc) not in page
+
+
+def test_reveal_works_without_javascript(world: World) -> None:
+    """A plain form POST (no htmx) shows the member page with the full number in place."""
+    from gonghui.common.crypto import decrypt
+
+    response = login(world.chair).post(reveal_url(world.member))
+    assert response.status_code == 200
+    assert templates(response)[0] == "members/detail.html"
+    full = decrypt(world.member.id_number_enc)
+    assert f'<span class="revealed">{full}</span>' in response.content.decode()
+    assert AuditEntry.objects.filter(action="view_pii", actor=world.chair).count() == 1
+
+
+def test_a_chair_opens_a_self_service_login_for_a_member(world: World) -> None:
+    member = f.member(world.group, "孙自助")
+    client = login(world.officer)
+    page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    assert "开通登录账号" in page
+    response = client.post(
+        reverse("members:login", args=[member.pk]),
+        {"username": "sunzizhu", "password": "Self-service-2024"},
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.user is not None and member.user.username == "sunzizhu"
+    me = Client()
+    assert me.login(username="sunzizhu", password="Self-service-2024")
+    assert "孙自助" in me.get(reverse("members:me")).content.decode()
+    assert me.get(reverse("members:list")).status_code == 403
+    again = client.post(
+        reverse("members:login", args=[member.pk]),
+        {"username": "sunzizhu2", "password": "Self-service-2024"},
+    )
+    assert "已有登录账号" in again.content.decode()
+
+
+def test_the_plain_roster_is_who_is_on_it_now_and_says_so(world: World) -> None:
+    retired = f.member(world.group, "退休者")
+    member_services.member_change(actor=None, member=retired, kind="retire", date=dt.date.today())
+    client = login(world.officer)
+    response = client.get(reverse("members:list"))
+    names = {m.name for m in response.context["page"]}
+    assert names == {"张三"}
+    assert response.context["form"]["status"].value() == ["active"]
+    everyone = client.get(reverse("members:list"), {"q": ""})
+    assert {m.name for m in everyone.context["page"]} == {"张三", "退休者"}
+    page2 = client.get(reverse("members:list"), {"page": "1"})
+    assert {m.name for m in page2.context["page"]} == {"张三"}
+
+
+def test_as_of_works_only_with_the_on_roster_status(world: World) -> None:
+    response = login(world.chair).get(
+        reverse("members:list"), {"as_of": "2024-12-31", "status": ["active", "retained"]}
+    )
+    assert "请只勾选状态「在册」" in response.context["form"].errors["as_of"][0]

@@ -64,7 +64,7 @@ def test_officer_cannot_create_users_outside_their_branch(world: World) -> None:
     assert (User.objects.count(), AuditEntry.objects.count()) == before
 
 
-def test_role_grant_is_audited_once_and_idempotent(world: World) -> None:
+def test_role_grant_is_audited_once_and_a_repeat_is_refused(world: World) -> None:
     services.role_grant(
         actor=world.chair,
         user=world.member_user,
@@ -72,13 +72,15 @@ def test_role_grant_is_audited_once_and_idempotent(world: World) -> None:
         role=Role.COMMITTEE,
         portfolio=Portfolio.ORGANISATION,
     )
-    services.role_grant(
-        actor=world.chair,
-        user=world.member_user,
-        union=world.branch,
-        role=Role.COMMITTEE,
-        portfolio=Portfolio.ORGANISATION,
-    )
+    with pytest.raises(ServiceError) as exc:
+        services.role_grant(
+            actor=world.chair,
+            user=world.member_user,
+            union=world.branch,
+            role=Role.COMMITTEE,
+            portfolio=Portfolio.ORGANISATION,
+        )
+    assert "无需重复授予" in exc.value.message_dict["role"][0]
 
     assert RoleAssignment.objects.filter(user=world.member_user, union=world.branch).count() == 1
     grants_rows = AuditEntry.objects.filter(
@@ -213,3 +215,35 @@ def test_user_list_is_scoped(world: World) -> None:
         world.member_user,
     }
     assert list(queries.users(world.member_user)) == []
+
+
+def test_a_chair_cannot_take_over_a_superuser_with_a_role_in_their_subtree(world: World) -> None:
+    admin = f.user("root_admin", world.group, Role.MEMBER)
+    User.objects.filter(pk=admin.pk).update(is_superuser=True)
+    admin.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.user_set_password(actor=world.chair, user=admin, password="Taken-over-2024")
+    with pytest.raises(PermissionDenied):
+        services.user_update(actor=world.chair, user=admin, is_active=False)
+    admin.refresh_from_db()
+    assert admin.check_password(f.PASSWORD) and admin.is_active
+
+
+def test_the_user_list_shows_only_roles_inside_the_viewers_tree(world: World) -> None:
+    from django.urls import reverse
+
+    from ..conftest import login
+
+    services.role_grant(
+        actor=None, user=world.member_user, union=world.other_school, role=Role.VIEWER
+    )
+    page = login(world.officer).get(reverse("org:users"))
+    (row,) = [u for u in page.context["page"] if u.pk == world.member_user.pk]
+    assert [r.union.name for r in row.roles.all()] == ["高中语文组"]
+
+
+def test_login_names_have_no_spaces(world: World) -> None:
+    with pytest.raises(ServiceError) as exc:
+        f.user("a b", world.group)
+    assert "不能有空格" in exc.value.message_dict["username"][0]
+    assert f.user("李老师", world.group).username == "李老师"

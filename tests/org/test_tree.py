@@ -348,3 +348,52 @@ def test_archive_by_an_officer_of_another_branch_is_denied(
         services.union_archive(actor=world.other_officer, union=branch)
     assert not Union.objects.filter(archived_at__isnull=False).exists()
     assert not AuditEntry.objects.filter(action=AuditAction.ARCHIVE).exists()
+
+
+def test_subtree_is_exact_under_a_collation_that_ignores_punctuation(world: World) -> None:
+    """Production PostgreSQL databases often use a collation (glibc ``en_US.UTF-8``, ICU)
+    that ignores punctuation when comparing; the subtree of a node must not depend on it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite always compares text byte by byte")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks before ALTER
+        cursor.execute(
+            "CREATE COLLATION IF NOT EXISTS gonghui_test_shifted "
+            "(provider = icu, locale = 'und-u-ka-shifted')"
+        )
+        cursor.execute(
+            "ALTER TABLE org_union ALTER COLUMN path TYPE varchar(255) "
+            'COLLATE "gonghui_test_shifted"'
+        )
+    below = set(Union.objects.subtree(world.school).values_list("name", flat=True))
+    assert below == {"第一中学工会", "高中部分工会", "高中语文组", "初中部分工会", "初中数学组"}
+
+
+def test_moving_and_archiving_a_node_is_its_parents_decision(world: World) -> None:
+    from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
+
+    from ..conftest import login
+
+    with pytest.raises(PermissionDenied):
+        services.union_move(actor=world.officer, union=world.branch, new_parent=world.other_school)
+    with pytest.raises(PermissionDenied):
+        services.union_archive(actor=world.officer, union=world.branch)
+    page = login(world.officer).get(reverse("org:detail", args=[world.branch.pk]))
+    assert "移动" not in page.content.decode() and "归档" not in page.content.decode()
+    # Below their branch they decide: an empty group of theirs can be archived.
+    group = services.union_create(
+        actor=world.officer, name="空小组", kind=UnionKind.GROUP, parent=world.branch
+    )
+    services.union_archive(actor=world.officer, union=group)
+
+
+def test_the_move_form_offers_only_allowed_parents(world: World) -> None:
+    from gonghui.org.forms import MoveForm
+
+    form = MoveForm(viewer=world.chair, union=world.group)
+    offered = {u.name for u in form.fields["new_parent"].queryset}  # type: ignore[attr-defined]
+    # A group goes under a union or a branch; not under a group, nor where it already is.
+    assert offered == {"第一中学工会", "初中部分工会"}

@@ -162,7 +162,12 @@ def test_mismatched_password_reset_changes_nothing(world: World) -> None:
 
 def test_member_changes_their_own_password(world: World) -> None:
     client = login(world.member_user)
-    response = client.post(reverse("org:my_password"), {"password": STRONG, "password2": STRONG})
+    wrong = {"old_password": "not-my-password", "password": STRONG, "password2": STRONG}
+    response = client.post(reverse("org:my_password"), wrong)
+    assert response.context["form"].errors["old_password"] == ["当前密码不正确。"]
+    assert not Client().login(username="member", password=STRONG)
+    right = {**wrong, "old_password": f.PASSWORD}
+    response = client.post(reverse("org:my_password"), right)
     assert response["Location"] == reverse("members:me")
     assert client.get(reverse("members:me")).status_code == 200, "still logged in"
     assert Client().login(username="member", password=STRONG)
@@ -204,3 +209,20 @@ def test_headcount_must_be_a_whole_number(world: World) -> None:
         {"name": "高中部分工会", "code": "YZGZ", "headcount": "-3"},
     )
     assert response.context["form"].errors["headcount"] == ["职工人数不能小于 0。"]
+
+
+def test_a_union_name_cannot_break_out_of_the_confirm_dialog(world: World) -> None:
+    """A branch officer names their group so that it would run script in the chair's
+    browser when the chair clicks 归档; the name must stay inside the JS string."""
+    import html
+    import re
+
+    from gonghui.org import services
+
+    evil = "组');alert(document.domain);('"
+    services.union_update(actor=world.officer, union=world.group, name=evil)
+    page = login(world.chair).get(reverse("org:detail", args=[world.group.pk])).content.decode()
+    (onsubmit,) = re.findall(r'onsubmit="([^"]*)"', page)
+    script = html.unescape(onsubmit)  # what the browser hands to the JS engine
+    assert "');alert" not in script
+    assert "\\u0027" in script

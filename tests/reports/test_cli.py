@@ -131,6 +131,7 @@ member_change(actor=None, member=m, kind="withdraw", date=dt.date(2024, 9, 1))
 """
 
 
+@pytest.mark.own_database
 def test_the_console_script_reports_from_a_sqlite_file(tmp_path: Path) -> None:
     db = tmp_path / "gonghui.sqlite3"
     environ = clirun.env(GONGHUI_DATABASE_URL=f"sqlite:///{db}", GONGHUI_DATA_DIR=str(tmp_path))

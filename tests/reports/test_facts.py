@@ -252,3 +252,15 @@ def test_a_user_without_roles_sees_no_figures_through_the_sources(world: World) 
     client = login(nobody)
     fact = all_facts(world.school, PERIOD)[2]
     assert client.get(fact.source).status_code == 403
+
+
+def test_moving_a_member_later_does_not_rewrite_past_figures(world: World) -> None:
+    """李明 joined 高中部 in 2024 and was moved to 初中部 in 2025: 高中部's 2024 figures
+    still count the join, 初中部's do not, and the source lists agree."""
+    moved = person(world.group, "李明", D(2024, 4, 1))
+    services.member_update(actor=None, member=moved, union=world.other_group)
+    chair = login(world.chair)
+    for node, expected in ((world.branch, 1), (world.other_branch, 0)):
+        fact = next(f for f in all_facts(node, PERIOD) if f.key == "members.joined")
+        assert fact.value == expected, node.name
+        assert _listed(chair, fact) == expected, node.name

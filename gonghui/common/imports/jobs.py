@@ -14,6 +14,7 @@ import re
 import shutil
 import threading
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,9 @@ def _safe_name(name: str) -> str:
 
 
 def store_upload(upload: UploadedFile) -> Path:
-    """Keep an uploaded file under the data folder until its import is done."""
+    """Keep an uploaded file under the data folder until its import is done (and, first,
+    delete the uploads kept too long: see :func:`purge_old_uploads`)."""
+    purge_old_uploads()
     folder = upload_dir() / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _safe_name(upload.name or "upload")
@@ -70,6 +73,39 @@ def discard_file(record: ImportRecord) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
     ImportRecord.objects.filter(pk=record.pk).update(stored_file="")
     record.stored_file = ""
+
+
+def purge_old_uploads() -> int:
+    """Delete the uploads older than ``GONGHUI_IMPORT_KEEP_DAYS``; return how many.
+
+    An upload is deleted as soon as its import is written or cancelled. One whose check
+    found errors is kept so that its owner can download it with the errors marked, and
+    one that passed but was never confirmed, until this runs: whenever an import
+    starts. Folders no record points to (left by a crash) go the same way.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.GONGHUI_IMPORT_KEEP_DAYS)
+    count = 0
+    stale = ImportRecord.objects.filter(created_at__lt=cutoff).exclude(stored_file="")
+    for record in stale.exclude(status__in=[ImportStatus.CHECKING, ImportStatus.RUNNING]):
+        discard_file(record)
+        count += 1
+    root = upload_dir()
+    if root.is_dir():
+        kept = {
+            Path(p).parent
+            for p in ImportRecord.objects.exclude(stored_file="").values_list(
+                "stored_file", flat=True
+            )
+        }
+        for folder in root.iterdir():
+            if (
+                folder.is_dir()
+                and folder not in kept
+                and folder.stat().st_mtime < cutoff.timestamp()
+            ):
+                shutil.rmtree(folder, ignore_errors=True)
+                count += 1
+    return count
 
 
 def new_record(
@@ -128,11 +164,15 @@ def run_job(record_id: int, *, commit: bool, ip: str | None = None) -> Result | 
             message="导入时发生意外错误，没有写入任何数据。请稍后重试，或把文件交给系统管理员。",
             finished_at=timezone.now(),
         )
+        discard_file(record)
         return None
     finally:
         audit.current_ip.reset(token)
         progress.finish()
-    if result.written:
+    # Written: the file is done with. A whole-file problem: there is nothing to mark.
+    # Row errors (or a check awaiting confirmation): kept for the marked file, until
+    # purge_old_uploads.
+    if result.written or result.problem:
         discard_file(record)
     return result
 

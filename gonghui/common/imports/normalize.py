@@ -32,6 +32,8 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 _MONEY_NOISE = re.compile(r"[,，\s元¥￥]")
+#: Distinct cells a text column remembers the clean value of.
+_MEMO_LIMIT = 20_000
 
 
 #: Full-width digits and letters (what a Chinese input method types in 全角 mode) to
@@ -280,11 +282,23 @@ def converter(col: Column) -> Callable[[Any], Any]:
 
         return choice_cell
     max_length = col.max_length
+    known: dict[Any, str] = {}
 
     def text_cell(value: Any) -> str:
+        # 部门, 职务 and the like hold a few dozen distinct cells in 100,000 rows: clean
+        # each once. A column of unique values (姓名, 工号) stops adding at a bound.
+        # Text cells only: as keys, 1, 1.0 and True would be one.
+        is_text = type(value) is str
+        if is_text:
+            try:
+                return known[value]
+            except KeyError:
+                pass
         text = to_text(value)
         if max_length and len(text) > max_length:
             raise CellError(f"过长（最多 {max_length} 个字）")
+        if is_text and len(known) < _MEMO_LIMIT:
+            known[value] = text
         return text
 
     return text_cell

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
 import io
 import re
 import struct
@@ -39,6 +40,17 @@ MAX_ZIP_ENTRIES = 5000
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_START = re.compile(rb"<(?:\w+:)?c[\s>]")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+_CELL_REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+_CELL_TYPE = re.compile(rb'\st="(\w+)"')
+_CACHED_VALUE = re.compile(rb"<(?:\w+:)?v>(.+?)</(?:\w+:)?v>", re.S)
+#: A formula cell whose file holds no result for it (see :class:`_FormulaScan`).
+UNCOMPUTED_FORMULA = (
+    "是公式，但文件中没有保存它的计算结果（由程序生成、没有在 Excel 中打开过的文件常这样）。"
+    "请用 Excel 打开该文件并保存一次，让公式算出结果，再导入"
+)
 
 #: Magic numbers of files that are certainly not spreadsheets, for a clear message.
 _NOT_SPREADSHEETS: list[tuple[bytes, str]] = [
@@ -82,6 +94,8 @@ class SheetData:
     _rows: Any
     row_offset: int = 0
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    #: Formula cells without a saved result: 0-based row → absolute 0-based columns.
+    uncomputed: dict[int, set[int]] = field(default_factory=dict)
 
     def head(self, n: int = HEADER_SEARCH_ROWS) -> list[tuple[int, list[Any]]]:
         """The first ``n`` rows (merged ranges filled), for finding the header."""
@@ -163,8 +177,8 @@ def open_workbook(path: Path, *, file_name: str, sheet_hints: tuple[str, ...] = 
     with path.open("rb") as fh:
         magic = fh.read(8)
     if magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"):
-        fmt = _check_zip(path, max_rows=max_rows, max_unzipped=max_unzipped)
-        return _calamine(path, fmt, sheet_hints, max_rows)
+        fmt, uncomputed = _check_zip(path, max_rows=max_rows, max_unzipped=max_unzipped)
+        return _calamine(path, fmt, sheet_hints, max_rows, uncomputed)
     if magic == _OLE_MAGIC:
         _check_ole(path)
         return _calamine(path, "xls", sheet_hints, max_rows)
@@ -177,8 +191,82 @@ def open_workbook(path: Path, *, file_name: str, sheet_hints: tuple[str, ...] = 
 # Zip (.xlsx / .ods) ------------------------------------------------------------------
 
 
-def _check_zip(path: Path, *, max_rows: int, max_unzipped: int) -> str:
-    """Refuse zip bombs and oversized sheets before the reader sees the file."""
+class _FormulaScan:
+    """Finds, in a sheet's XML as it streams by, the formula cells saved without their
+    result: a file written by a program (openpyxl, some exporters) and never opened in
+    Excel has formulas but no values, which calamine reads as empty cells.
+
+    A cell holds its formula in ``<f>`` and the last result Excel computed in ``<v>``;
+    an empty ``<v>`` is a result only for a text formula (``t="str"``: the empty text).
+    """
+
+    def __init__(self) -> None:
+        self.found: dict[int, set[int]] = {}
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self._carry + chunk
+        self._carry = window[-4096:]
+        if not _FORMULA_TAG.search(window):
+            return
+        keep_from = max(len(window) - 4096, 0)
+        at = 0
+        while found := _FORMULA_TAG.search(window, at):
+            # The cell's start tag comes right before its formula (<f> is its first child).
+            near = max(found.start() - 1024, 0)
+            starts = [m.start() for m in _CELL_START.finditer(window, near, found.start())]
+            end = _CELL_END.search(window, found.end())
+            if not starts or end is None:
+                # The cell continues in the next chunk: look at it again from its start.
+                keep_from = min(keep_from, starts[-1] if starts else found.start())
+                break
+            self._cell(window[starts[-1] : end.end()])
+            at = end.end()
+        self._carry = window[keep_from:] if keep_from < len(window) else b""
+
+    def _cell(self, cell: bytes) -> None:
+        tag_end = cell.find(b">")
+        start = cell[: tag_end + 1]
+        ref = _CELL_REF.search(start)
+        if ref is None:
+            return
+        kind = _CELL_TYPE.search(start)
+        value = _CACHED_VALUE.search(cell)
+        if value is not None or (kind is not None and kind.group(1) == b"str" and b"<v" in cell):
+            return
+        col = 0
+        for ch in ref.group(1):
+            col = col * 26 + ch - 64
+        self.found.setdefault(int(ref.group(2)) - 1, set()).add(col - 1)
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → sheet name, from the workbook and its relationships."""
+    try:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    targets = {}
+    for m in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        target = attrs.get("Target", "")
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        targets[attrs.get("Id", "")] = part.replace("xl/./", "xl/")
+    names = {}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)>", workbook):
+        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
+        rel_id = next((v for k, v in attrs.items() if k.endswith(":id")), "")
+        if rel_id in targets:
+            names[targets[rel_id]] = html.unescape(attrs.get("name", ""))
+    return names
+
+
+def _check_zip(
+    path: Path, *, max_rows: int, max_unzipped: int
+) -> tuple[str, dict[str, dict[int, set[int]]]]:
+    """Refuse zip bombs and oversized sheets before the reader sees the file. Returns
+    the format and, per sheet name, the formula cells saved without a result."""
     bomb = FileProblem(
         "文件解压后异常巨大（疑似“压缩炸弹”），已拒绝读取。请用 Excel 重新保存后再导入。"
     )
@@ -212,8 +300,11 @@ def _check_zip(path: Path, *, max_rows: int, max_unzipped: int) -> str:
         # The declared sizes may lie: inflate every entry, counting the real bytes (and
         # the rows of each sheet) and stopping as soon as a limit is passed.
         total = 0
+        sheet_names = _sheet_parts(zf) if fmt == "xlsx" else {}
+        uncomputed: dict[str, dict[int, set[int]]] = {}
         for info in infos:
             is_sheet = info.filename.startswith("xl/worksheets/") or info.filename == "content.xml"
+            formulas = _FormulaScan() if info.filename in sheet_names else None
             rows = 0
             tail = b""
             try:
@@ -230,12 +321,16 @@ def _check_zip(path: Path, *, max_rows: int, max_unzipped: int) -> str:
                             rows -= len(_ROW_TAG.findall(tail))
                             if rows > max_rows + HEADER_SEARCH_ROWS:
                                 raise too_many_rows(max_rows)
+                        if formulas is not None:
+                            formulas.feed(chunk)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError):
                 # RuntimeError: an encrypted zip entry.
                 raise FileProblem(
                     "文件已损坏或被加密，无法读取。请用 Excel 打开后另存为新的 .xlsx 再导入。"
                 ) from None
-    return fmt
+            if formulas is not None and formulas.found:
+                uncomputed[sheet_names[info.filename]] = formulas.found
+    return fmt, uncomputed
 
 
 # OLE compound file (.xls, encrypted .xlsx) --------------------------------------------
@@ -298,7 +393,13 @@ def _check_ole(path: Path) -> None:
 # Calamine -----------------------------------------------------------------------------
 
 
-def _calamine(path: Path, fmt: str, hints: tuple[str, ...], max_rows: int) -> Workbook:
+def _calamine(
+    path: Path,
+    fmt: str,
+    hints: tuple[str, ...],
+    max_rows: int,
+    uncomputed: dict[str, dict[int, set[int]]] | None = None,
+) -> Workbook:
     try:
         with path.open("rb") as fh:
             book = CalamineWorkbook.from_filelike(fh)
@@ -319,13 +420,21 @@ def _calamine(path: Path, fmt: str, hints: tuple[str, ...], max_rows: int) -> Wo
         raise FileProblem("工作簿中没有可见的工作表。请取消隐藏名册所在的工作表后再导入。")
     hinted = [(i, m) for i, m in metas if any(h in m.name for h in hints)]
     ordered = hinted + [x for x in metas if x not in hinted]
+    uncomputed = uncomputed or {}
     sheets: list[tuple[str, Callable[[], SheetData]]] = [
-        (m.name, partial(_load_sheet, book, i, m.name, max_rows)) for i, m in ordered
+        (m.name, partial(_load_sheet, book, i, m.name, max_rows, uncomputed.get(m.name, {})))
+        for i, m in ordered
     ]
     return Workbook(format=fmt, sheets=sheets)
 
 
-def _load_sheet(book: CalamineWorkbook, index: int, name: str, max_rows: int) -> SheetData:
+def _load_sheet(
+    book: CalamineWorkbook,
+    index: int,
+    name: str,
+    max_rows: int,
+    uncomputed: dict[int, set[int]] | None = None,
+) -> SheetData:
     try:
         sheet = book.get_sheet_by_index(index)
     except CalamineError as exc:
@@ -345,6 +454,7 @@ def _load_sheet(book: CalamineWorkbook, index: int, name: str, max_rows: int) ->
         _rows=sheet.iter_rows,
         row_offset=0,
         merged=list(sheet.merged_cell_ranges or []),
+        uncomputed=uncomputed or {},
     )
 
 

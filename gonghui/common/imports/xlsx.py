@@ -8,35 +8,53 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from .columns import Column, ColumnType, ImportSpec
 from .engine import RowError
 
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
+
+log = logging.getLogger(__name__)
+
+# openpyxl is imported inside the functions that write files: it takes a fifth of a
+# second to import, and the URLconf (which every `gonghui` command loads, for
+# ``reverse``) reaches this module through the import views.
+
 #: Rows of the template that get drop-downs and text formats.
 TEMPLATE_ROWS = 5000
-#: Above this many rows a marked file is rebuilt in write-only mode instead of loading
-#: the user's workbook (openpyxl needs about 1 KB per cell for a loaded workbook).
+#: Above this many rows openpyxl does not load the user's workbook (about 1 KB per cell):
+#: only for the files the streaming marker (:mod:`.marks`) cannot rewrite.
 MARK_IN_PLACE_MAX_ROWS = 30000
 AUTHOR = "工会工作台"
 
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_REQUIRED_FONT = Font(bold=True, color="C00000")
-_BOLD = Font(bold=True)
-_ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
-_ERROR_FONT = Font(color="9C0006")
+#: The marks' colours: Excel's own "bad" style (light red fill, dark red text).
+ERROR_FILL_RGB = "FFC7CE"
+ERROR_FONT_RGB = "9C0006"
+
+
+@cache
+def _styles() -> SimpleNamespace:
+    from openpyxl.styles import Font, PatternFill
+
+    return SimpleNamespace(
+        header_fill=PatternFill("solid", fgColor="DDEBF7"),
+        required_font=Font(bold=True, color="C00000"),
+        bold=Font(bold=True),
+        error_fill=PatternFill("solid", fgColor=ERROR_FILL_RGB),
+        error_font=Font(color=ERROR_FONT_RGB),
+    )
+
+
 _TEXT_TYPES = (ColumnType.TEXT, ColumnType.ID_NUMBER, ColumnType.PHONE, ColumnType.LOOKUP)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -54,6 +72,8 @@ def _number_format(col: Column) -> str | None:
 
 def _choices_sheet(wb: Workbook, columns: Sequence[Column]) -> dict[str, str]:
     """A hidden sheet listing each choice column's labels; returns key → range formula."""
+    from openpyxl.utils import get_column_letter
+
     ranges: dict[str, str] = {}
     choice_cols = [c for c in columns if c.type == ColumnType.CHOICE and c.choices]
     if not choice_cols:
@@ -71,6 +91,9 @@ def _choices_sheet(wb: Workbook, columns: Sequence[Column]) -> dict[str, str]:
 
 
 def _validations(ws: Any, columns: Sequence[Column], ranges: dict[str, str], last_row: int) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     for j, col in enumerate(columns, start=1):
         if col.key not in ranges:
             continue
@@ -88,6 +111,8 @@ def _validations(ws: Any, columns: Sequence[Column], ranges: dict[str, str], las
 
 
 def _setup_columns(ws: Worksheet, columns: Sequence[Column]) -> None:
+    from openpyxl.utils import get_column_letter
+
     for j, col in enumerate(columns, start=1):
         dim = ws.column_dimensions[get_column_letter(j)]
         dim.width = col.width + 2
@@ -100,6 +125,12 @@ def template(
     spec: ImportSpec, *, example_union: str = "", columns: Sequence[Column] | None = None
 ) -> bytes:
     """The import template: headers, one example row, drop-downs, text formats, notes."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    st = _styles()
     columns = list(columns or spec.columns)
     wb = Workbook()
     ws = wb.active
@@ -108,8 +139,8 @@ def template(
     _setup_columns(ws, columns)
     for j, col in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=j, value=col.header)
-        cell.fill = _HEADER_FILL
-        cell.font = _REQUIRED_FONT if col.required else _BOLD
+        cell.fill = st.header_fill
+        cell.font = st.required_font if col.required else st.bold
         cell.alignment = Alignment(horizontal="center")
         if col.note or col.required:
             text = ("必填。" if col.required else "") + col.note
@@ -139,6 +170,9 @@ def template(
 
 
 def _notes_sheet(wb: Workbook, spec: ImportSpec, columns: Sequence[Column]) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    st = _styles()
     ws = wb.create_sheet("填写说明", 1)
     ws.column_dimensions["A"].width = 16
     ws.column_dimensions["B"].width = 8
@@ -151,8 +185,8 @@ def _notes_sheet(wb: Workbook, spec: ImportSpec, columns: Sequence[Column]) -> N
     ws.append([])
     ws.append(["列名", "必填", "说明", "可选值 / 也认的列名"])
     for cell in ws[ws.max_row]:
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
+        cell.font = st.bold
+        cell.fill = st.header_fill
     for col in columns:
         choices = "、".join(label for _, label in col.choices)
         aliases = ("也可写作：" + "、".join(col.aliases)) if col.aliases else ""
@@ -166,6 +200,11 @@ def export(
     spec: ImportSpec, rows: Iterable[list[Any]], *, columns: Sequence[Column] | None = None
 ) -> bytes:
     """An export with the template's headers, formats and drop-downs (write-only mode)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
+    st = _styles()
     columns = list(columns or [c for c in spec.columns if c.export])
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(spec.label)
@@ -179,8 +218,8 @@ def export(
     header = []
     for col in columns:
         cell = WriteOnlyCell(ws, value=col.header)
-        cell.font = _REQUIRED_FONT if col.required else _BOLD
-        cell.fill = _HEADER_FILL
+        cell.font = st.required_font if col.required else st.bold
+        cell.fill = st.header_fill
         header.append(cell)
     ws.append(header)
     count = 0
@@ -228,18 +267,29 @@ def marked_file(
     col_offset: int = 0,
     first_col: int = 0,
 ) -> bytes:
-    """The user's own file with every bad cell filled red and the reason in a comment,
+    """The user's own file with every bad cell marked red and the reason in a comment,
     plus a sheet listing all errors.
 
-    An .xlsx of moderate size is marked in place (its formats and other sheets kept);
-    an .xls, a CSV or a very large file is rebuilt from ``rows`` (as the reader read
-    them) into a new .xlsx.
+    An .xlsx is marked in place at any size (:mod:`.marks` streams it: its rows, formats
+    and other sheets are kept as they were). Only an .xlsx whose marked sheet has what
+    that cannot rewrite (form controls, threaded comments) goes through openpyxl, when
+    small enough to load, or is rebuilt. An .xls or a CSV cannot hold marks: it comes
+    back rebuilt from ``rows`` (as the reader read them) as a new .xlsx.
     """
+    from .marks import CannotMark, mark_xlsx
+
     marks = _by_cell(errors, first_col)
     if file_format == "xlsx":
         try:
+            return mark_xlsx(path, sheet_name, marks, errors)
+        except CannotMark as exc:
+            log.info("marking %s with openpyxl: %s", path.name, exc)
+        except Exception:  # a file the streaming marker misreads: try the other ways
+            log.exception("marking %s", path.name)
+        try:
             data = _mark_in_place(path, sheet_name, marks, errors)
         except Exception:  # any openpyxl failure: rebuild the file instead
+            log.exception("marking %s with openpyxl", path.name)
             data = None
         if data is not None:
             return data
@@ -259,7 +309,15 @@ def _mark_in_place(
     marks: dict[tuple[int, int], list[str]],
     errors: Sequence[RowError],
 ) -> bytes | None:
+    """openpyxl's way, for what :mod:`.marks` cannot do: it loads every cell (about
+    1 KB each), so only a sheet of moderate size."""
     import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.formatting.rule import FormulaRule
+
+    from .marks import MARK_FORMULA
 
     with zipfile.ZipFile(path) as zf:
         size = sum(i.file_size for i in zf.infolist() if i.filename.startswith("xl/worksheets/"))
@@ -269,13 +327,17 @@ def _mark_in_place(
     if sheet_name not in wb.sheetnames:
         return None
     ws = wb[sheet_name]
+    st = _styles()
+    refs = []
     for (row, col), messages in marks.items():
         cell = ws.cell(row=row, column=col + 1)
         if type(cell).__name__ == "MergedCell":
             continue
-        cell.fill = _ERROR_FILL
-        cell.font = _ERROR_FONT
+        refs.append(cell.coordinate)
         cell.comment = Comment("\n".join(messages), AUTHOR, width=260, height=100)
+    if refs:
+        rule = FormulaRule(formula=[MARK_FORMULA], fill=st.error_fill, font=st.error_font)
+        ws.conditional_formatting.add(" ".join(refs), rule)
     _error_sheet(wb, errors)
     wb.active = wb.sheetnames.index(sheet_name)
     return _save(wb)
@@ -288,7 +350,7 @@ def _error_sheet(wb: Workbook, errors: Sequence[RowError]) -> None:
     ws = wb.create_sheet(name)
     ws.append(["行", "列", "问题"])
     for cell in ws[1]:
-        cell.font = _BOLD
+        cell.font = _styles().bold
     for e in errors:
         ws.append([e.row, e.column, e.message])
     ws.column_dimensions["C"].width = 80
@@ -301,6 +363,11 @@ def _rebuild(
     marks: dict[tuple[int, int], list[str]],
     errors: Sequence[RowError],
 ) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+
+    st = _styles()
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet_name[:31] or "Sheet1")
     last_marked: dict[int, int] = {}
@@ -320,8 +387,8 @@ def _rebuild(
                 messages = marks.get((r + 1, j))
                 if messages:
                     cell = WriteOnlyCell(ws, value=value)
-                    cell.fill = _ERROR_FILL
-                    cell.font = _ERROR_FONT
+                    cell.fill = st.error_fill
+                    cell.font = st.error_font
                     cell.comment = Comment("\n".join(messages), AUTHOR, width=260, height=100)
                     out.append(cell)
                 else:
