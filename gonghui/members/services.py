@@ -500,7 +500,9 @@ def member_create(
 @transaction.atomic
 def member_update(*, actor: User | None, member: Member, **fields: Unpack[MemberFields]) -> Member:
     """Change a member's data. Moving to another union needs edit rights at both ends."""
-    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    member = (
+        Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+    )
     if actor is not None:
         require(actor, Perm.ROSTER_EDIT, member.union)
         if "union" in fields and fields["union"].pk != member.union_id:
@@ -584,7 +586,9 @@ def member_change(
     Only the moves in ``choices.TRANSITIONS`` are allowed, and the history stays in
     date order: a change may not be dated before the latest one.
     """
-    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    member = (
+        Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+    )
     if actor is not None:
         require(actor, Perm.ROSTER_EDIT, member.union)
     allowed = TRANSITIONS[member.status]
@@ -640,7 +644,9 @@ def member_change_undo(*, actor: User | None, member: Member) -> MembershipChang
     history, the status returns to what the change before it left, and the audit log
     keeps what was taken back (date, kind, counterpart). The first change (入会 or 转入)
     cannot be taken back: it is the member's registration."""
-    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    member = (
+        Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+    )
     if actor is not None:
         require(actor, Perm.ROSTER_EDIT, member.union)
     history = list(member.changes.order_by("-date", "-id")[:2])
@@ -697,7 +703,9 @@ def member_reveal(*, actor: User, member: Member, field: str) -> str:
 @transaction.atomic
 def member_link_user(*, actor: User | None, member: Member, user: User | None) -> Member:
     """Let ``user`` log in as this member (self-service), or unlink with ``None``."""
-    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    member = (
+        Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+    )
     if actor is not None:
         require(actor, Perm.USERS_MANAGE, member.union)
     if user is not None:
@@ -1057,7 +1065,9 @@ def member_login_create(
     from gonghui.org.choices import Role
     from gonghui.org.services import user_create
 
-    member = Member.objects.select_for_update().select_related("union").get(pk=member.pk)
+    member = (
+        Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+    )
     if actor is not None:
         require(actor, Perm.USERS_MANAGE, member.union)
     if member.user_id:

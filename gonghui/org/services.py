@@ -186,7 +186,7 @@ def union_move(*, actor: User | None, union: Union, new_parent: Union) -> Union:
     parent's business: the actor needs edit rights at the old parent and at the new one
     (a branch chair cannot move their own branch out of the school).
     """
-    union = Union.objects.select_for_update().select_related("parent").get(pk=union.pk)
+    union = Union.objects.select_for_update(of=("self",)).select_related("parent").get(pk=union.pk)
     new_parent = Union.objects.select_for_update().get(pk=new_parent.pk)
     if actor is not None:
         require(actor, Perm.ORG_EDIT, union.parent or union)
