@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "gonghui.common",
     "gonghui.org",
     "gonghui.members",
+    "gonghui.care",
     "gonghui.reports",
 ]
 
@@ -291,6 +292,8 @@ GONGHUI_PAGE_SIZE = 50
 GONGHUI_IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 60 * 1024 * 1024)
 GONGHUI_IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 300_000)
 GONGHUI_IMPORT_MAX_UNZIPPED_BYTES = env_int("IMPORT_MAX_UNZIPPED_BYTES", 1024 * 1024 * 1024)
+# A photo of a visit (慰问照片), the largest accepted.
+GONGHUI_PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 # An upload holds personal data: it is deleted once its import is written or cancelled;
 # one that failed its check (or was never confirmed) is deleted after this many days.
 GONGHUI_IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 7)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("org/", include("gonghui.org.urls")),
     path("members/", include("gonghui.members.urls")),
+    path("care/", include("gonghui.care.urls")),
     path("reports/", include("gonghui.reports.urls")),
     path("audit/", include("gonghui.common.urls")),
     path("imports/", include("gonghui.common.imports.urls")),

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +55,10 @@ def django_db_modify_db_settings(
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.sqlite3":
         return
+    # One file per process: two test runs in the same checkout must not share one.
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    folder = Path(settings.DATA_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    db.setdefault("TEST", {})["NAME"] = str(folder / f"test-{worker}.sqlite3")
+    name = f"gonghui-test-{os.getpid()}-{worker}.sqlite3"
+    db.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / name)
 
 
 # Argon2 is the production hasher (see tests/org/test_auth.py); tests use a fast one.

@@ -35,6 +35,7 @@ from typing import Any
 import openpyxl
 import pytest
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -43,6 +44,7 @@ from gonghui.org.choices import UnionKind
 from gonghui.org.models import RoleAssignment, Union, User
 
 from . import factories as f
+from .care import records as care
 from .conftest import World, login
 from .factories import PASSWORD, id_number
 
@@ -347,6 +349,242 @@ MATRIX: dict[str, list[Case]] = {
         GET(who(FB, OK, OK, OK)),
         GET(who(FB, NF, OK, OK), query=lambda w: {"union": w.branch.pk}, label="union=branch"),
     ],
+    "members:suggest": [GET(who(FB, OK, OK, OK), query=lambda w: {"member": "zs"})],
+    # 关爱服务: records in branch A1. A member's own pages are self-service.
+    "care:home": [GET(who(FB, OK, OK, OK))],
+    "care:visits": [
+        GET(who(FB, OK, OK, OK)),
+        # The filter only offers the viewer's own unions: another's is a form error.
+        GET(who(FB, OK, OK, OK), query=lambda w: {"union": w.branch.pk}, label="union=branch"),
+    ],
+    "care:visit_create": [
+        GET(who(FB, OK, OK, OK)),
+        GET(who(FB, NF, OK, OK), query=lambda w: {"member": w.member.pk}, label="member"),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "member": care.label(w),
+                "recipient": "member",
+                "date": today(),
+                "reason": "sick",
+                "form": "cash",
+                "amount": "300",
+            },
+        ),
+    ],
+    "care:visit_batch": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "union": w.branch.pk,
+                "date": today(),
+                "reason": "festival",
+                "form": "goods",
+                "amount": "100",
+                "goods": "月饼",
+                "previewed": "1",
+            },
+        ),
+    ],
+    "care:visit": [GET(who(NF, NF, OK, OK), args=lambda w: [care.visit(w).pk])],
+    "care:visit_reverse": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.visit(w).pk],
+            data=lambda w: {"reason": "登记错误"},
+        )
+    ],
+    "care:visit_photo_add": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.visit(w).pk],
+            data=lambda w: {"photo": SimpleUploadedFile("慰问.png", care.PNG, "image/png")},
+        )
+    ],
+    "care:visit_photo": [GET(who(NF, NF, OK, OK), args=lambda w: [care.photo(w).pk])],
+    "care:stay_create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "member": care.label(w),
+                "admitted_on": today(),
+                "hospital": "市一医院",
+            },
+        ),
+    ],
+    "care:stay_discharge": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.stay(w).pk],
+            data=lambda w: {"discharged_on": today()},
+        )
+    ],
+    "care:hardship": [
+        GET(who(FB, OK, OK, OK)),
+        GET(who(FB, NF, OK, OK), query=lambda w: {"union": w.branch.pk}, label="union=branch"),
+    ],
+    "care:hardship_create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            # (args run once, before the personas: the school's 低保 line is set there)
+            args=lambda w: (care.with_dibao(w), [])[1],
+            data=lambda w: {
+                "member": care.label(w),
+                "opened_on": today(),
+                "cause": "妻子重病",
+                "expenses": "6000",
+                **care.household_data(),
+            },
+        ),
+    ],
+    "care:hardship_file": [GET(who(NF, NF, OK, OK), args=lambda w: [care.hardship_file(w).pk])],
+    "care:hardship_review": [
+        GET(who(NF, NF, OK, OK), args=lambda w: [care.hardship_file(w).pk]),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.hardship_file(w).pk],
+            data=lambda w: {"date": today(), "expenses": "8000", **care.household_data(initial=2)},
+        ),
+    ],
+    "care:hardship_close": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.hardship_file(w).pk],
+            data=lambda w: {"date": today(), "reason": "子女就业，家庭收入提高"},
+        )
+    ],
+    "care:subsidies": [GET(who(FB, OK, OK, OK))],
+    "care:subsidy_create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "member": care.label(w),
+                "kind": "illness",
+                "amount": "1500",
+                "reason": "住院手术",
+                "source": "own",
+                "applied_on": today(),
+            },
+        ),
+    ],
+    "care:subsidy": [GET(who(NF, NF, OK, OK), args=lambda w: [care.subsidy(w).pk])],
+    "care:subsidy_action": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.subsidy(w).pk, "review"],
+            data=lambda w: {"note": "情况属实"},
+            label="review",
+        ),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.subsidy(w, "reviewed").pk, "approve"],
+            data=lambda w: {"amount": "1200", "note": "同意"},
+            label="approve",
+        ),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.subsidy(w, "approved").pk, "pay"],
+            data=lambda w: {"paid_on": today()},
+            label="pay",
+        ),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.subsidy(w).pk, "reject"],
+            data=lambda w: {"reason": "不符合条件"},
+            label="reject",
+        ),
+    ],
+    "care:drives": [GET(who(FB, OK, OK, OK))],
+    "care:drive_create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {"union": w.branch.pk, "name": "一日捐", "start_date": today()},
+        ),
+    ],
+    "care:drive": [GET(who(NF, NF, OK, OK), args=lambda w: [care.drive(w).pk])],
+    "care:donation_add": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.drive(w).pk],
+            data=lambda w: {
+                "donor_kind": "member",
+                "member": care.label(w),
+                "amount": "100",
+                "date": today(),
+            },
+        )
+    ],
+    "care:donations": [GET(who(FB, OK, OK, OK))],
+    "care:donation_reverse": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.donation(w).pk],
+            data=lambda w: {"reason": "重复登记"},
+        )
+    ],
+    "care:coverage": [GET(who(FB, OK, OK, OK))],
+    "care:programme_create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "union": w.branch.pk,
+                "year": dt.date.today().year,
+                "kind": "medical",
+                "name": "职工综合医疗保障",
+            },
+        ),
+    ],
+    "care:programme": [GET(who(NF, NF, OK, OK), args=lambda w: [care.programme(w).pk])],
+    "care:programme_enrol": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.programme(w).pk],
+            data=lambda w: {"enrolled_on": today()},
+        )
+    ],
+    "care:claim_create": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.claim(w).programme_id],
+            data=lambda w: {"member": care.label(w), "date": today(), "amount": "500"},
+        )
+    ],
+    "care:claim_decide": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [care.claim(w).pk],
+            data=lambda w: {"status": "paid", "decided_on": today()},
+        )
+    ],
+    "care:policy": [
+        GET(who(FB, OK, OK, OK)),
+        GET(who(FB, NF, OK, OK), query=lambda w: {"union": w.branch.pk}, label="union=branch"),
+        POST(
+            who(FB, NF, GO, GO),
+            data=lambda w: {
+                "union": w.branch.pk,
+                "preset": "fujian",
+                "enforcement": "block",
+                "festival_goods_only": "on",
+                "accident_ratio": "0.80",
+            },
+        ),
+    ],
+    "care:me": [GET(who(OK, OK, OK, OK))],
+    "care:me_apply": [
+        GET(who(OK, GO, GO, GO)),
+        # Only a member applies for themself; an officer's login has no roster entry.
+        POST(
+            who(GO, Denied(302), Denied(302), Denied(302)),
+            data=lambda w: {"kind": "hardship", "amount": "1000", "reason": "家中困难"},
+        ),
+    ],
 }
 
 
@@ -396,6 +634,7 @@ def _imports_inline(settings: Any, tmp_path: Path) -> None:
     """Imports run inline (no thread) and keep their uploads in the test's folder."""
     settings.GONGHUI_IMPORT_BACKGROUND = False
     settings.DATA_DIR = tmp_path / "data"
+    settings.MEDIA_ROOT = tmp_path / "data" / "media"
 
 
 @pytest.mark.parametrize(("name", "case"), CASES)
@@ -531,6 +770,14 @@ OBJECT_VIEWS = [
     ("GET", "org:user_detail", lambda w: [w.member_user.pk]),
     ("POST", "org:user_toggle", lambda w: [w.member_user.pk]),
     ("POST", "org:role_revoke", member_role),
+    ("GET", "care:visit", lambda w: [care.visit(w).pk]),
+    ("GET", "care:visit_photo", lambda w: [care.photo(w).pk]),
+    ("POST", "care:visit_reverse", lambda w: [care.visit(w).pk]),
+    ("GET", "care:hardship_file", lambda w: [care.hardship_file(w).pk]),
+    ("GET", "care:subsidy", lambda w: [care.subsidy(w).pk]),
+    ("POST", "care:subsidy_action", lambda w: [care.subsidy(w).pk, "approve"]),
+    ("GET", "care:drive", lambda w: [care.drive(w).pk]),
+    ("GET", "care:programme", lambda w: [care.programme(w).pk]),
 ]
 
 

@@ -40,16 +40,22 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     REPORT_VIEW = "report.view"
     IMPORT = "import"
+    CARE_VIEW = "care.view"  # visits, hardship files, subsidies, donations, coverage
+    CARE_EDIT = "care.edit"  # record them; review subsidy applications
+    CARE_APPROVE = "care.approve"  # approve or reject subsidies; set the caps
+    CARE_PAY = "care.pay"  # pay approved subsidies
 
 
-_READ = {Perm.ORG_VIEW, Perm.ROSTER_VIEW, Perm.REPORT_VIEW}
+_READ = {Perm.ORG_VIEW, Perm.ROSTER_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.CHAIR: frozenset(Perm),
-    Role.COMMITTEE: frozenset(_READ | {Perm.ROSTER_EDIT, Perm.IMPORT}),
-    Role.GROUP_LEADER: frozenset({Perm.ORG_VIEW, Perm.ROSTER_VIEW}),
-    Role.TREASURER: frozenset(_READ),
-    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.REPORT_VIEW}),
+    Role.COMMITTEE: frozenset(_READ | {Perm.ROSTER_EDIT, Perm.IMPORT, Perm.CARE_EDIT}),
+    # A group leader visits the sick of the group and records it.
+    Role.GROUP_LEADER: frozenset({Perm.ORG_VIEW, Perm.ROSTER_VIEW, Perm.CARE_VIEW, Perm.CARE_EDIT}),
+    Role.TREASURER: frozenset(_READ | {Perm.CARE_PAY}),
+    # 经审 checks where the money went: it reads the care ledgers, writes nothing.
+    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW}),
     Role.MEMBER: frozenset(),
     Role.VIEWER: frozenset(_READ),
 }

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.urls import reverse_lazy
 
 from gonghui.common.forms import DATE, Form, ModelForm, union_field
 from gonghui.common.scope import Perm
@@ -261,3 +262,66 @@ class MemberLoginForm(Form):
         password: str = self.cleaned_data["password"]
         password_validation.validate_password(password)
         return password
+
+
+class MemberField(forms.CharField):
+    """A member typed by name, 工号 or 会员证号, found in the viewer's scope.
+
+    The ledgers (慰问, 补助, 捐款 …) name one member at a time; a ``<select>`` of a
+    whole roster is no use on a phone. The box suggests members as one types
+    (``members:suggest``, value ``姓名（会员证号）``); a bare name is accepted when it is
+    unique in the viewer's scope, otherwise the error lists who was meant.
+    """
+
+    def __init__(self, *, viewer: User, perm: Perm, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "会员")
+        kwargs.setdefault("max_length", 80)
+        kwargs.setdefault("help_text", "输入姓名、拼音首字母、工号或会员证号，从提示中选择")
+        super().__init__(**kwargs)
+        self.viewer = viewer
+        self.perm = perm
+        self.widget.attrs.update(
+            {
+                "autocomplete": "off",
+                "list": "member-suggestions",
+                "data-member-field": "1",
+                "hx-get": reverse_lazy("members:suggest"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#member-suggestions",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, Member):
+            return member_label(value)
+        return value
+
+    def clean(self, value: Any) -> Member | None:
+        from .queries import find_members
+
+        text = super().clean(value)
+        if not text:
+            return None
+        found = find_members(self.viewer, self.perm, text)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise forms.ValidationError(
+                f"在您可以操作的范围内找不到「{text}」，请核对姓名、工号或会员证号。"
+            )
+        who = "；".join(member_label(m, union=True) for m in found[:5])
+        more = f"等 {len(found)} 人" if len(found) > 5 else ""
+        raise forms.ValidationError(
+            f"「{text}」不止一人（{who}{more}），请从提示中选择或填写会员证号。"
+        )
+
+
+def member_label(member: Member, *, union: bool = False) -> str:
+    """How a member is named in a lookup box: ``张三（HX0012）``, which finds them again."""
+    code = member.card_no or member.employee_no
+    text = f"{member.name}（{code}）" if code else member.name
+    if union:
+        text += f"，{member.union.name}"
+    return text

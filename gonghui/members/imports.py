@@ -22,6 +22,7 @@ from typing import Any, Literal
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.base import ModelState
+from django.http import QueryDict
 
 from gonghui.common import crypto
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
@@ -772,6 +773,16 @@ class MemberImport(ImportSpec):
         if root is not None:
             qs = qs.filter(subtree_q(root.path, "union__path"))
         return qs
+
+    def export_filtered(
+        self, viewer: User, query: QueryDict
+    ) -> tuple[QuerySet[Member], Union | None]:
+        """The roster list's filters (``members.forms.RosterFilterForm``)."""
+        from .forms import RosterFilterForm
+        from .queries import roster
+
+        flt = RosterFilterForm(query or None, viewer=viewer).to_filter() if query else None
+        return roster(viewer, flt), flt.union if flt else None
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

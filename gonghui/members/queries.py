@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, When
 
 from gonghui.common.scope import Perm, visible
 from gonghui.org.models import Union, User, subtree_q
 
-from .choices import ACTIVE_AFTER, AgeBand, MemberStatus
+from .choices import ACTIVE_AFTER, CURRENT_STATUSES, AgeBand, MemberStatus
 from .models import Member, MembershipChange
 
 
@@ -237,3 +237,42 @@ def roster_pages(viewer: User, f: RosterFilter | None, per_page: int) -> RosterP
 def own_member(user: User) -> Member | None:
     """The roster entry linked to a logged-in member, for self-service."""
     return Member.objects.select_related("union").filter(user=user).first()
+
+
+_LABELLED = re.compile(r"^(?P<name>.+?)\s*[（(](?P<code>[^）)]+)[）)]$")
+
+
+def find_members(viewer: User, perm: Perm, text: str, limit: int = 20) -> list[Member]:
+    """The members in ``viewer``'s scope that ``text`` names: ``张三（HX0012）`` (as the
+    suggestions write them), a 会员证号 or 工号, or a name. Current members first."""
+    text = " ".join(text.split())
+    qs = visible(Member.objects.select_related("union"), viewer, perm)
+    labelled = _LABELLED.match(text)
+    if labelled:
+        code = labelled["code"].strip()
+        found = list(
+            qs.filter(Q(card_no=code.upper()) | Q(employee_no=code), name=labelled["name"])[:limit]
+        )
+        if found:
+            return found
+    by_code = list(qs.filter(Q(card_no=text.upper()) | Q(employee_no=text))[:limit])
+    if by_code:
+        return by_code
+    by_name = qs.filter(name=text).order_by(
+        Case(When(status__in=CURRENT_STATUSES, then=0), default=1), "name_pinyin", "pk"
+    )
+    found = list(by_name[:limit])
+    current = [m for m in found if m.status in CURRENT_STATUSES]
+    return current if len(current) == 1 else found
+
+
+def suggest_members(viewer: User, perm: Perm, text: str, limit: int = 12) -> list[Member]:
+    """Members for the lookup box's suggestions: the roster search, current first."""
+    if not text.strip():
+        return []
+    qs = visible(Member.objects.select_related("union"), viewer, perm).filter(search_q(text))
+    return list(
+        qs.order_by(Case(When(status__in=CURRENT_STATUSES, then=0), default=1), "name_pinyin")[
+            :limit
+        ]
+    )

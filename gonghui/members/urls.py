@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/login/", views.member_login, name="login"),
     path("<int:pk>/reveal/<str:field>/", views.member_reveal, name="reveal"),
     path("me/", views.me, name="me"),
+    path("suggest/", views.member_suggest, name="suggest"),
 ]

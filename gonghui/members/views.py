@@ -15,7 +15,7 @@ from gonghui.common.web import AuthedRequest, add_errors, posted, render_page
 
 from . import queries, services
 from .choices import MemberStatus
-from .forms import ChangeForm, MemberForm, MemberLoginForm, RosterFilterForm
+from .forms import ChangeForm, MemberForm, MemberLoginForm, RosterFilterForm, member_label
 from .models import Member
 
 
@@ -199,3 +199,12 @@ def me(request: AuthedRequest) -> HttpResponse:
     member = queries.own_member(request.user)
     changes = member.changes.all() if member else []
     return render(request, "members/me.html", {"member": member, "changes": changes})
+
+
+def member_suggest(request: AuthedRequest) -> HttpResponse:
+    """``<option>``s for a member lookup box (``forms.MemberField``), as one types."""
+    _require_roster(request)
+    text = request.GET.get("q") or next((str(v) for v in request.GET.values() if v), "")
+    found = queries.suggest_members(request.user, Perm.ROSTER_VIEW, text)
+    members = [(member_label(m), m) for m in found]
+    return render(request, "members/partials/suggestions.html", {"members": members})

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
 from importlib.util import find_spec
+from typing import Any
 
 from django.apps import apps
 
@@ -37,19 +38,47 @@ SECTIONS = (
 )
 
 
-@cache
-def providers() -> dict[str, FactsFn]:
-    """``{app label: facts function}`` for every installed app with a ``report.py``."""
-    found: dict[str, FactsFn] = {}
+def _report_functions(name: str) -> dict[str, Callable[..., Any]]:
+    """``{app label: function}`` for every installed app whose ``report.py`` has ``name``."""
+    found: dict[str, Callable[..., Any]] = {}
     for config in apps.get_app_configs():
         module_name = f"{config.name}.report"
         if find_spec(module_name) is None:
             continue
-        module = import_module(module_name)
-        fn = getattr(module, "facts", None)
+        fn = getattr(import_module(module_name), name, None)
         if callable(fn):
             found[config.label] = fn
     return found
+
+
+@cache
+def providers() -> dict[str, FactsFn]:
+    """``{app label: facts function}`` for every installed app with a ``report.py``."""
+    return _report_functions("facts")
+
+
+@cache
+def writers() -> dict[str, Callable[..., list[str]]]:
+    """``{app label: paragraphs function}``: the apps that write their part of the report
+    (``paragraphs(*, union, period, facts)``, ``facts`` keyed by ``Fact.key``)."""
+    return _report_functions("paragraphs")
+
+
+def paragraphs(
+    union: Union, period: Period, computed: list[tuple[Section, list[Fact]]]
+) -> dict[str, list[str]]:
+    """``{section key: paragraphs}`` written from figures already computed."""
+    found = writers()
+    result: dict[str, list[str]] = {}
+    for section, facts in computed:
+        by_key = {f.key: f for f in facts}
+        texts: list[str] = []
+        for label in section.apps:
+            if label in found:
+                texts.extend(found[label](union=union, period=period, facts=by_key))
+        if texts:
+            result[section.key] = texts
+    return result
 
 
 def compute(union: Union, period: Period) -> list[tuple[Section, list[Fact]]]:

@@ -13,7 +13,7 @@ from gonghui.common.web import AuthedRequest
 from gonghui.org.models import Union
 
 from .forms import PeriodForm
-from .registry import all_facts, compute
+from .registry import all_facts, compute, paragraphs
 
 
 def _roster_first(facts: list[Fact]) -> list[Fact]:
@@ -62,7 +62,9 @@ def figures(request: AuthedRequest) -> HttpResponse:
         union = get_visible_or_404(
             Union.objects.all(), request.user, Perm.REPORT_VIEW, via="", pk=request.GET["union"]
         )
-    sections = compute(union, period) if union else []
+    computed = compute(union, period) if union else []
+    texts = paragraphs(union, period, computed) if union else {}
+    sections = [(s, facts, texts.get(s.key, [])) for s, facts in computed]
     return render(
         request,
         "reports/figures.html",

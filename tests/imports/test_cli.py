@@ -75,7 +75,7 @@ def test_import_errors_are_printed_in_chinese(world: World, tmp_path: Path) -> N
         )
     assert exc.value.returncode == 2
     with pytest.raises(CommandError, match="不认识的导入类型") as exc:
-        call_command("import", "visits", str(path))
+        call_command("import", "weather", str(path))
     assert exc.value.returncode == 2
 
 

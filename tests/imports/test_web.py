@@ -196,7 +196,7 @@ def test_who_may_import_and_see_imports(world: World) -> None:
     )
     assert login(world.member_user).get(reverse("imports:list")).status_code == 403
     assert login(None).get(reverse("imports:list")).status_code == 302  # to the login page
-    assert login(world.chair).get(reverse("imports:upload", args=["visits"])).status_code == 404
+    assert login(world.chair).get(reverse("imports:upload", args=["weather"])).status_code == 404
     officer = login(world.officer)
     # The officer's form offers only their branch and below.
     form = officer.get(reverse("imports:upload", args=["members"])).content.decode()

@@ -97,7 +97,7 @@ def test_figures_for_a_chosen_union_and_period(world: World) -> None:
         {"union": world.branch.pk, "start": f"{year}-01-01", "end": f"{year}-12-31"},
     )
     assert response.context["union"] == world.branch
-    facts = {fact.key: fact for _, section in response.context["sections"] for fact in section}
+    facts = {fact.key: fact for _, section, _ in response.context["sections"] for fact in section}
     assert facts["members.joined"].value == 1  # 周松; 吴桐 joined branch A2
     assert f"union={world.branch.pk}" in facts["members.joined"].source
     assert f"gonghui report --union {world.branch.code}" in response.content.decode()

@@ -19,6 +19,7 @@ from gonghui.common.scope import Perm
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
+    from django.http import QueryDict
 
     from gonghui.org.models import Union, User
 
@@ -132,6 +133,12 @@ class ImportSpec:
 
     def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Any]:
         raise NotImplementedError
+
+    def export_filtered(self, viewer: User, query: QueryDict) -> tuple[QuerySet[Any], Union | None]:
+        """The rows an export button on a filtered list writes: that list's filters
+        (``query``, the list page's own GET parameters) applied in the viewer's scope,
+        and the subtree they are limited to. By default, everything the viewer sees."""
+        return self.export_queryset(viewer, None), None
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

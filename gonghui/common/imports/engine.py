@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 5000
 #: Changed rows shown in the preview.
 PREVIEW_SAMPLES = 20
+#: Warnings shown in the preview (the count is always exact).
+PREVIEW_WARNINGS = 200
 
 
 def col_letter(index: int) -> str:
@@ -111,6 +113,8 @@ class Plan:
     unchanged: int = 0
     samples: list[dict[str, Any]] = field(default_factory=list)
     new_samples: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows that pass but deserve a look before confirming (over a spending cap …).
+    warnings: list[str] = field(default_factory=list)
     payload: Any = None
 
     def preview(self) -> dict[str, Any]:
@@ -121,6 +125,8 @@ class Plan:
             "unchanged": self.unchanged,
             "samples": self.samples,
             "new_samples": self.new_samples,
+            "warnings": self.warnings[:PREVIEW_WARNINGS],
+            "warning_count": len(self.warnings),
         }
 
 

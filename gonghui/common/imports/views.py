@@ -196,23 +196,11 @@ def export(request: AuthedRequest, kind: str) -> HttpResponse:
     if not grants(request.user).any(spec.view_perm):
         raise PermissionDenied(f"您没有查看{spec.label}的权限。")
     want_full = request.GET.get("full") == "1"
-    root = None
-    description = ""
-    if spec.kind == "members":
-        from gonghui.members.forms import RosterFilterForm
-        from gonghui.members.queries import roster
-
-        query = request.GET.copy()
-        query.pop("full", None)
-        query.pop("page", None)
-        form = RosterFilterForm(query or None, viewer=request.user)
-        flt = form.to_filter() if query else None
-        qs = roster(request.user, flt)
-        root = flt.union if flt else None
-        if query:
-            description = f"（筛选条件：{query.urlencode()[:200]}）"
-    else:
-        qs = spec.export_queryset(request.user, None)
+    query = request.GET.copy()
+    query.pop("full", None)
+    query.pop("page", None)
+    qs, root = spec.export_filtered(request.user, query)
+    description = f"（筛选条件：{query.urlencode()[:200]}）" if query else ""
     full = want_full and jobs.pii_covers(request.user, root, spec.view_perm)
     if want_full and not full:
         raise PermissionDenied("您无权导出完整的身份证号和手机号。")

@@ -71,6 +71,7 @@ def org_demo_logins() -> list[tuple[str, str, str]]:
         "huiyuan": "会员（第一中学高中语文组）",
         "zuzhi": "组织委员（第一中学，可看完整身份证号）",
         "quzong": "区教育工会主席（三所学校）",
+        "caiwu": "财务（第一中学，发放补助）",
     }
     present = set(User.objects.filter(username__in=labels).values_list("username", flat=True))
     return [(label, name, p) for name, label in labels.items() if name in present]

@@ -18,7 +18,7 @@ from gonghui.org.queries import find_union
 
 
 class Command(BaseCommand):
-    help = "导出表格（会员名册 members、组织架构 unions），表头与导入模板相同，可改后再导入。"
+    help = "导出表格，表头与导入模板相同，可改后再导入。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         names = ", ".join(spec.kind for spec in kinds())

@@ -115,6 +115,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"已把标出错误的文件写到 {opts['marked']}")
             raise CommandError("请改正后重新导入。", returncode=1)
         counts = f"新增 {plan.created}，修改 {plan.updated}，未变 {plan.unchanged}"
+        for warning in plan.warnings:
+            self.stdout.write(f"  注意：{warning}")
         if opts["dry_run"]:
             self.stdout.write(f"检查通过（未写入）：共 {plan.total} 行，{counts}。")
             for sample in plan.samples:

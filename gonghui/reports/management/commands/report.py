@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gonghui.common.errors import ServiceError
 from gonghui.common.reporting import Period
 from gonghui.org.queries import find_union
-from gonghui.reports.registry import compute
+from gonghui.reports.registry import compute, paragraphs
 
 
 def _date(value: str) -> dt.date:
@@ -43,11 +43,17 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         sections = compute(union, period)
+        texts = paragraphs(union, period, sections)
         data = {
             "union": union.name,
             "union_code": union.code,
             "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
             "facts": [fact.as_json() for _, facts in sections for fact in facts],
+            # The report's paragraphs, written from the figures above (and only from them).
+            "sections": [
+                {"key": s.key, "title": s.title, "paragraphs": texts.get(s.key, [])}
+                for s, _ in sections
+            ],
         }
         text = json.dumps(data, ensure_ascii=False, indent=2)
         if opts.get("output"):

@@ -1,0 +1,639 @@
+"""关爱服务 ledgers in Excel: 慰问, 已发放的补助, 捐款.
+
+Each row names its member as every ledger does (``members.matching``). The rules are
+those of the services: festival gifts only as goods while that rule is on, the caps in
+force at each member's union (a breach is a row error where the union blocks, a
+warning in the preview where it warns). A row already on the books (same member, day,
+item and amount) is "unchanged", so importing the same sheet twice adds nothing.
+All rows are written in one transaction, or none (``common.imports.engine``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from django.http import QueryDict
+
+from gonghui.common import audit
+from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
+from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
+from gonghui.common.imports.progress import Progress
+from gonghui.common.models import AuditAction, ImportRecord
+from gonghui.common.scope import Perm, visible
+from gonghui.members.choices import MemberStatus
+from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
+from gonghui.members.models import Member
+from gonghui.org.models import Union, User, subtree_q
+
+from . import rules
+from .choices import (
+    CapItem,
+    DonorKind,
+    EntryState,
+    FundSource,
+    Recipient,
+    SubsidyKind,
+    SubsidyStatus,
+    VisitForm,
+    VisitReason,
+    VisitVariant,
+)
+from .models import Donation, DonationDrive, Subsidy, SubsidyEvent, Visit
+from .queries import Policy, policy_for
+from .services import _clean_variant, _item_q, cap_warning
+
+DATE_COLUMN = Column(
+    "date", "日期", ColumnType.DATE, aliases=("慰问日期", "发放日期", "捐款日期", "时间"),
+    required=True, example="2024-09-15", width=12,
+)  # fmt: skip
+NOTE_COLUMN = Column("note", "备注", aliases=("说明",), max_length=300, example="", width=16)
+
+VISIT_COLUMNS: tuple[Column, ...] = (
+    DATE_COLUMN,
+    *MEMBER_COLUMNS,
+    Column("reason", "慰问事由", ColumnType.CHOICE, aliases=("事由", "慰问原因", "慰问类型"),
+           required=True, choices=tuple(VisitReason.choices),
+           choice_aliases={"生病": "sick", "住院": "sick", "生病住院": "sick", "病": "sick",
+                           "生育": "childbirth", "生小孩": "childbirth", "结婚": "wedding",
+                           "婚": "wedding", "丧": "bereavement", "丧事": "bereavement",
+                           "去世": "bereavement", "直系亲属去世": "bereavement",
+                           "生日": "birthday", "节日": "festival", "春节": "festival",
+                           "中秋": "festival", "端午": "festival", "元旦": "festival",
+                           "国庆": "festival", "劳动节": "festival", "清明": "festival",
+                           "退休": "retirement", "送清凉": "summer", "夏季": "summer",
+                           "高温": "summer", "困难": "hardship", "困难职工": "hardship"},
+           example="生病住院", width=12),
+    Column("variant", "细分", ColumnType.CHOICE, aliases=("是否手术",),
+           choices=tuple((v, label) for v, label in VisitVariant.choices if v),
+           choice_aliases={"是": "surgery", "手术住院": "surgery", "本人去世": "member_death",
+                           "会员去世": "member_death", "亲属去世": "relative_death"},
+           example="", width=12, note="住院是否手术；丧葬是会员本人还是直系亲属（可留空）"),
+    Column("form", "慰问形式", ColumnType.CHOICE, aliases=("形式", "发放形式"), required=True,
+           choices=tuple(VisitForm.choices),
+           choice_aliases={"慰问金": "cash", "现金": "cash", "钱": "cash", "实物": "goods",
+                           "物品": "goods", "慰问品": "goods", "购物卡": "voucher",
+                           "卡": "voucher", "券": "voucher", "蛋糕券": "voucher",
+                           "购物券": "voucher"},
+           example="现金", width=10),
+    Column("amount", "金额", ColumnType.DECIMAL, aliases=("金额（元）", "金额(元)", "慰问金额", "价值"),
+           required=True, example="500", width=10, note="元；实物填价值"),
+    Column("goods", "慰问物品", aliases=("物品", "慰问品"), max_length=200, example="水果、牛奶",
+           width=16),
+    Column("visitors", "慰问人", aliases=("走访人", "探望人"), max_length=200, example="王海燕、陈立华",
+           width=16),
+    NOTE_COLUMN,
+)  # fmt: skip
+
+SUBSIDY_COLUMNS: tuple[Column, ...] = (
+    DATE_COLUMN,
+    *MEMBER_COLUMNS,
+    Column("kind", "补助类型", ColumnType.CHOICE, aliases=("类型", "补助项目"), required=True,
+           choices=tuple(SubsidyKind.choices),
+           choice_aliases={"困难": "hardship", "生活困难补助": "hardship", "大病": "illness",
+                           "大病救助": "illness", "医疗补助": "illness", "金秋助学": "education",
+                           "助学金": "education"},
+           example="困难补助", width=12),
+    Column("amount", "金额", ColumnType.DECIMAL, aliases=("金额（元）", "金额(元)", "补助金额", "发放金额"),
+           required=True, example="2000", width=10, note="元，已发放的金额"),
+    Column("source", "资金来源", ColumnType.CHOICE, aliases=("来源",),
+           choices=tuple(FundSource.choices),
+           choice_aliases={"本级": "own", "本单位": "own", "工会经费": "own", "上级": "upper",
+                           "上级工会": "upper", "上级补助": "upper"},
+           example="本级工会经费", width=14, note="留空为本级工会经费"),
+    NOTE_COLUMN,
+)  # fmt: skip
+
+DONATION_COLUMNS: tuple[Column, ...] = (
+    Column("drive", "捐款活动", aliases=("活动", "活动名称", "项目"), required=True, max_length=100,
+           example="2024年慈善一日捐", width=20, note="须先在系统中发起该活动"),
+    *MEMBER_COLUMNS,
+    Column("amount", "金额", ColumnType.DECIMAL, aliases=("金额（元）", "金额(元)", "捐款金额"),
+           required=True, example="100", width=10),
+    DATE_COLUMN,
+)  # fmt: skip
+
+_MEMBER_NOTE = (
+    "每行的会员用身份证号、工号、会员证号中任一项确定；只填姓名时须在本单位（导入到的组织）内唯一。",
+    "整个文件全部正确才会导入；有任何一行出错都不会写入，请按提示改正后重新导入。",
+    "已登记过的同一条记录（同一会员、同一天、同一事项、同样金额）会被跳过，不会重复登记。",
+    "日期可写 2024-03-05、2024/3/5、2024.3.5、2024年3月5日 或 20240305。",
+)
+
+
+@dataclass
+class LedgerPlan:
+    """The rows to insert, and what the audit row says of them."""
+
+    rows: list[Any] = field(default_factory=list)
+    events: list[SubsidyEvent] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    record_id: int | None = None
+    file_name: str = ""
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _future(row: Row, ctx: Context) -> bool:
+    date = row.values.get("date")
+    if date and date > _today():
+        ctx.error(row, "date", "不能晚于今天")
+        return True
+    return False
+
+
+def _audit(ctx: Context, plan: LedgerPlan, label: str, total: Decimal, model: type) -> None:
+    """One audit row for the import (the rows themselves carry the import's tag)."""
+    ids = [r.pk for r in plan.rows]
+    record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
+    union_ids = {r.union_id for r in plan.rows}
+    unions = list(Union.objects.filter(pk__in=union_ids).only("path"))
+    common = _common(unions)
+    changes: dict[str, Any] = {"新增": len(ids), "合计金额": str(total)}
+    if plan.record_id:
+        changes["导入记录"] = plan.record_id
+    if ids:
+        changes["编号"] = f"{min(ids)}–{max(ids)}"
+    if plan.warnings:
+        changes["超标准"] = len(plan.warnings)
+    audit.record(
+        actor=ctx.actor,
+        action=AuditAction.IMPORT,
+        obj=record,
+        union=common,
+        summary=f"导入{label}「{plan.file_name}」：新增 {len(ids)} 条，合计 {rules.money(total)} 元",
+        changes=changes,
+    )
+
+
+def _common(unions: Sequence[Union]) -> Union | None:
+    if not unions:
+        return None
+    prefix = unions[0].path
+    for u in unions[1:]:
+        while not u.path.startswith(prefix):
+            prefix = prefix[: prefix[:-1].rfind(".") + 1]
+            if not prefix:
+                return None
+    return Union.objects.filter(path=prefix).first()
+
+
+def _warn(result: Plan, plan: LedgerPlan, message: str) -> None:
+    """A row past a cap where the union only warns: it imports, marked 超标准."""
+    plan.warnings.append(message)
+    result.warnings.append(f"超出标准：{message}")
+
+
+class _Caps:
+    """Each member's spending this year on each item, from the books and from the rows
+    before, so that the caps see the whole file in row order. One query per item."""
+
+    def __init__(self) -> None:
+        self.policies: dict[int, Policy] = {}
+        self.spent: dict[tuple[int, str, int], Decimal] = {}
+
+    def policy(self, union: Union) -> Policy:
+        if union.pk not in self.policies:
+            self.policies[union.pk] = policy_for(union)
+        return self.policies[union.pk]
+
+    def load(self, member_ids: set[int], items: set[str], years: set[int]) -> None:
+        for item in items:
+            for year in years:
+                rows = (
+                    Visit.objects.filter(
+                        _item_q(item),
+                        member_id__in=member_ids,
+                        state=EntryState.VALID,
+                        date__gte=dt.date(year, 1, 1),
+                        date__lte=dt.date(year, 12, 31),
+                    )
+                    .order_by()
+                    .values("member_id")
+                    .annotate(total=Sum("amount"))
+                )
+                for r in rows:
+                    self.spent[(r["member_id"], _shared(item), year)] = r["total"]
+
+    def check(
+        self, member: Member, item: str | None, amount: Decimal, date: dt.date
+    ) -> tuple[Policy, str | None]:
+        policy = self.policy(member.union)
+        if item is None:
+            return policy, None
+        key = (member.pk, _shared(item), date.year)
+        spent = Decimal(0) if item in rules.PER_PAYMENT else self.spent.get(key, Decimal(0))
+        warning = cap_warning(policy=policy, item=item, amount=amount, spent=spent)
+        self.spent[key] = self.spent.get(key, Decimal(0)) + amount
+        return policy, warning
+
+
+def _shared(item: str) -> str:
+    return rules.items_for(item)[0]
+
+
+# 慰问 -------------------------------------------------------------------------------------
+
+
+@register
+class VisitImport(ImportSpec):
+    kind = "visits"
+    label = "慰问记录"
+    columns = VISIT_COLUMNS
+    sheet_hints = ("慰问", "走访", "探望")
+    perm = Perm.CARE_EDIT
+    view_perm = Perm.CARE_VIEW
+    notes = (*_MEMBER_NOTE, "慰问事由、慰问形式请按模板的下拉选项填写；节日慰问一般只能发放实物。")
+
+    def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        matcher = MemberMatcher(ctx, rows, self.perm)
+        matched: list[tuple[Row, Member]] = []
+        for i, row in enumerate(rows):
+            if i % 2000 == 0:
+                progress.update("check", i, len(rows))
+            member = matcher.match(row)
+            if member is not None and not _future(row, ctx) and row.ok:
+                matched.append((row, member))
+        caps = _Caps()
+        items = {
+            item
+            for row, _ in matched
+            if (item := rules.cap_item(row.values["reason"], row.values.get("variant") or ""))
+            is not None
+        }
+        caps.load(
+            {m.pk for _, m in matched}, items, {row.values["date"].year for row, _ in matched}
+        )
+        existing = set(
+            Visit.objects.filter(
+                member_id__in=[m.pk for _, m in matched], state=EntryState.VALID
+            ).values_list("member_id", "date", "reason", "amount")
+        )
+        seen: dict[tuple[Any, ...], int] = {}
+        plan = LedgerPlan(record_id=ctx.record_id, file_name=ctx.file_name)
+        result = Plan(total=len(rows), payload=plan)
+        who = ctx.actor if ctx.actor is not None and ctx.actor.pk else None
+        for row, member in matched:
+            v = row.values
+            amount = Decimal(v["amount"]).quantize(Decimal("0.01"))
+            if amount < 0:
+                ctx.error(row, "amount", "不能为负数")
+                continue
+            key = (member.pk, v["date"], v["reason"], amount)
+            if key in seen:
+                ctx.error(
+                    row, None, f"与第{seen[key]}行重复（同一会员、同一天、同一事由、同样金额）"
+                )
+                continue
+            seen[key] = row.number
+            if key in existing:
+                result.unchanged += 1
+                continue
+            variant = _clean_variant(v["reason"], v.get("variant") or "")
+            policy, warning = caps.check(
+                member, rules.cap_item(v["reason"], variant), amount, v["date"]
+            )
+            if (
+                v["reason"] == VisitReason.FESTIVAL
+                and policy.festival_goods_only
+                and v["form"] in (VisitForm.CASH, VisitForm.VOUCHER)
+            ):
+                ctx.error(row, "form", "节日慰问只能发放实物，不能发放现金、购物卡或购物券")
+                continue
+            if warning:
+                if policy.blocks:
+                    ctx.error(row, "amount", f"{warning}本工会规定超标不能登记")
+                    continue
+                _warn(result, plan, f"第{row.number}行 {member.name}：{warning}")
+            plan.rows.append(
+                Visit(
+                    union=member.union,
+                    date=v["date"],
+                    member=member,
+                    recipient=Recipient.RETIREE
+                    if member.status == MemberStatus.RETAINED
+                    else Recipient.MEMBER,
+                    recipient_name=member.name,
+                    reason=v["reason"],
+                    variant=variant,
+                    form=v["form"],
+                    amount=amount,
+                    goods=v.get("goods") or "",
+                    visitors=v.get("visitors") or "",
+                    note=v.get("note") or "",
+                    over_cap=bool(warning),
+                    cap_note=(warning or "")[:500],
+                    batch=f"import-{ctx.record_id}" if ctx.record_id else "import",
+                    created_by=who,
+                )
+            )
+            result.created += 1
+            if len(result.new_samples) < PREVIEW_SAMPLES:
+                result.new_samples.append(
+                    {
+                        "row": row.number,
+                        "name": member.name,
+                        "union": member.union.name,
+                        "id": f"{VisitReason(v['reason']).label} {amount} 元",
+                    }
+                )
+        progress.update("check", len(rows), len(rows))
+        return result
+
+    def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
+        payload: LedgerPlan = plan.payload
+        Visit.objects.bulk_create(payload.rows, batch_size=1000)
+        _audit(ctx, payload, self.label, sum((r.amount for r in payload.rows), Decimal(0)), Visit)
+
+    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Visit]:
+        qs = Visit.objects.filter(state=EntryState.VALID)
+        if viewer is not None:
+            qs = visible(qs, viewer, Perm.CARE_VIEW)
+        if root is not None:
+            qs = qs.filter(subtree_q(root.path, "union__path"))
+        return qs
+
+    def export_filtered(self, viewer: User, query: QueryDict) -> tuple[QuerySet[Any], Union | None]:
+        from .forms import VisitFilterForm
+        from .queries import visits
+
+        form = VisitFilterForm(query or None, viewer=viewer)
+        flt = form.to_filter()
+        return visits(viewer, flt), flt.union
+
+    def export_rows(
+        self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
+    ) -> Iterator[list[Any]]:
+        keys = [c.key for c in columns]
+        reasons, forms_ = dict(VisitReason.choices), dict(VisitForm.choices)
+        variants = dict(VisitVariant.choices)
+        for v in qs.select_related("member").order_by("date", "id").iterator(2000):
+            cells = {
+                **member_cells(v.member, v.recipient_name),
+                "date": v.date,
+                "reason": reasons.get(v.reason, v.reason),
+                "variant": variants.get(v.variant, "") if v.variant else "",
+                "form": forms_.get(v.form, v.form),
+                "amount": v.amount,
+                "goods": v.goods,
+                "visitors": v.visitors,
+                "note": v.note,
+            }
+            yield [cells.get(k, "") for k in keys]
+
+
+# 补助 -------------------------------------------------------------------------------------
+
+
+@register
+class SubsidyImport(ImportSpec):
+    """Subsidies already paid (a year's 困难补助 sheet): recorded as 已发放."""
+
+    kind = "subsidies"
+    label = "已发放的补助"
+    columns = SUBSIDY_COLUMNS
+    sheet_hints = ("补助", "救助", "帮扶")
+    perm = Perm.CARE_EDIT
+    view_perm = Perm.CARE_VIEW
+    notes = (*_MEMBER_NOTE, "本表登记已经发放的补助；新的申请请在系统中办理审批流程。")
+
+    def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        matcher = MemberMatcher(ctx, rows, self.perm)
+        plan = LedgerPlan(record_id=ctx.record_id, file_name=ctx.file_name)
+        result = Plan(total=len(rows), payload=plan)
+        matched = []
+        for row in rows:
+            member = matcher.match(row)
+            if member is not None and not _future(row, ctx) and row.ok:
+                matched.append((row, member))
+        existing = set(
+            Subsidy.objects.filter(
+                member_id__in=[m.pk for _, m in matched], status=SubsidyStatus.PAID
+            ).values_list("member_id", "paid_on", "kind", "paid_amount")
+        )
+        caps = _Caps()
+        seen: dict[tuple[Any, ...], int] = {}
+        for row, member in matched:
+            v = row.values
+            amount = Decimal(v["amount"]).quantize(Decimal("0.01"))
+            if amount <= 0:
+                ctx.error(row, "amount", "必须大于 0")
+                continue
+            key = (member.pk, v["date"], v["kind"], amount)
+            if key in seen:
+                ctx.error(row, None, f"与第{seen[key]}行重复")
+                continue
+            seen[key] = row.number
+            if key in existing:
+                result.unchanged += 1
+                continue
+            if v["kind"] == SubsidyKind.HARDSHIP:
+                policy, warning = caps.check(member, CapItem.HARDSHIP, amount, v["date"])
+                if warning:
+                    if policy.blocks:
+                        ctx.error(row, "amount", f"{warning}本工会规定超标不能登记")
+                        continue
+                    _warn(result, plan, f"第{row.number}行 {member.name}：{warning}")
+            plan.rows.append(
+                Subsidy(
+                    union=member.union,
+                    member=member,
+                    kind=v["kind"],
+                    status=SubsidyStatus.PAID,
+                    reason=v.get("note") or "",
+                    source=v.get("source") or FundSource.OWN,
+                    applied_on=v["date"],
+                    requested_amount=amount,
+                    approved_amount=amount,
+                    paid_amount=amount,
+                    paid_on=v["date"],
+                    applicant=ctx.actor if ctx.actor is not None and ctx.actor.pk else None,
+                    note=v.get("note") or "",
+                    imported=True,
+                )
+            )
+            result.created += 1
+        return result
+
+    def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
+        payload: LedgerPlan = plan.payload
+        Subsidy.objects.bulk_create(payload.rows, batch_size=1000)
+        who = ctx.actor if ctx.actor is not None and ctx.actor.pk else None
+        name = who.display_name if who is not None else "系统"
+        SubsidyEvent.objects.bulk_create(
+            [
+                SubsidyEvent(
+                    subsidy=s,
+                    from_status="",
+                    to_status=SubsidyStatus.PAID,
+                    amount=s.paid_amount,
+                    note=f"导入已发放记录（{payload.file_name}）"[:500],
+                    actor=who,
+                    actor_name=name,
+                )
+                for s in payload.rows
+            ],
+            batch_size=1000,
+        )
+        _audit(
+            ctx,
+            payload,
+            self.label,
+            sum((s.paid_amount for s in payload.rows), Decimal(0)),
+            Subsidy,
+        )
+
+    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Subsidy]:
+        qs = Subsidy.objects.filter(status=SubsidyStatus.PAID)
+        if viewer is not None:
+            qs = visible(qs, viewer, Perm.CARE_VIEW)
+        if root is not None:
+            qs = qs.filter(subtree_q(root.path, "union__path"))
+        return qs
+
+    def export_rows(
+        self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
+    ) -> Iterator[list[Any]]:
+        keys = [c.key for c in columns]
+        kinds, sources = dict(SubsidyKind.choices), dict(FundSource.choices)
+        for s in qs.select_related("member").order_by("paid_on", "id").iterator(2000):
+            cells = {
+                **member_cells(s.member),
+                "date": s.paid_on,
+                "kind": kinds.get(s.kind, s.kind),
+                "amount": s.paid_amount,
+                "source": sources.get(s.source, s.source),
+                "note": s.note,
+            }
+            yield [cells.get(k, "") for k in keys]
+
+
+# 捐款 -------------------------------------------------------------------------------------
+
+
+@register
+class DonationImport(ImportSpec):
+    kind = "donations"
+    label = "捐款记录"
+    columns = DONATION_COLUMNS
+    sheet_hints = ("捐款", "捐赠", "一日捐")
+    perm = Perm.CARE_EDIT
+    view_perm = Perm.CARE_VIEW
+    notes = (*_MEMBER_NOTE, "「捐款活动」须与系统中已发起的活动名称一致。")
+
+    def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        drives_qs = DonationDrive.objects.select_related("union")
+        if ctx.actor is not None:
+            drives_qs = visible(drives_qs, ctx.actor, self.perm)
+        if ctx.default_union is not None:
+            # A drive of the union imported into, of one above it, or of one below it.
+            ids = [*ctx.default_union.ancestor_ids(), ctx.default_union.pk]
+            drives_qs = drives_qs.filter(
+                subtree_q(ctx.default_union.path, "union__path") | _pk_in("union_id", ids)
+            )
+        by_name: dict[str, list[DonationDrive]] = defaultdict(list)
+        for d in drives_qs:
+            by_name[d.name].append(d)
+        matcher = MemberMatcher(ctx, rows, self.perm)
+        plan = LedgerPlan(record_id=ctx.record_id, file_name=ctx.file_name)
+        result = Plan(total=len(rows), payload=plan)
+        matched = []
+        for row in rows:
+            name = row.values.get("drive") or ""
+            drives = by_name.get(name, [])
+            drive = None
+            if not drives:
+                known = "、".join(f"「{n}」" for n in list(by_name)[:5])
+                hint = f"已有的活动：{known}" if known else "请先在「关爱 › 捐款」中发起该活动"
+                ctx.error(row, "drive", f"找不到捐款活动「{name}」（{hint}）")
+            elif len(drives) > 1:
+                ctx.error(
+                    row,
+                    "drive",
+                    f"有 {len(drives)} 个名为「{name}」的活动，请导入到发起该活动的工会",
+                )
+            else:
+                drive = drives[0]
+            member = matcher.match(row)
+            if drive is None or member is None or _future(row, ctx) or not row.ok:
+                continue
+            if not member.union.path.startswith(drive.union.path):
+                ctx.error(row, None, f"{member.name}不在活动发起工会「{drive.union.name}」范围内")
+                continue
+            matched.append((row, member, drive))
+        existing = set(
+            Donation.objects.filter(
+                member_id__in=[m.pk for _, m, _ in matched], state=EntryState.VALID
+            ).values_list("drive_id", "member_id", "date", "amount")
+        )
+        seen: dict[tuple[Any, ...], int] = {}
+        who = ctx.actor if ctx.actor is not None and ctx.actor.pk else None
+        for row, member, drive in matched:
+            v = row.values
+            amount = Decimal(v["amount"]).quantize(Decimal("0.01"))
+            if amount <= 0:
+                ctx.error(row, "amount", "必须大于 0")
+                continue
+            key = (drive.pk, member.pk, v["date"], amount)
+            if key in seen:
+                ctx.error(row, None, f"与第{seen[key]}行重复")
+                continue
+            seen[key] = row.number
+            if key in existing:
+                result.unchanged += 1
+                continue
+            plan.rows.append(
+                Donation(
+                    drive=drive,
+                    union=member.union,
+                    donor_kind=DonorKind.MEMBER,
+                    member=member,
+                    donor_name=member.name,
+                    amount=amount,
+                    date=v["date"],
+                    created_by=who,
+                )
+            )
+            result.created += 1
+        return result
+
+    def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
+        payload: LedgerPlan = plan.payload
+        Donation.objects.bulk_create(payload.rows, batch_size=1000)
+        _audit(
+            ctx, payload, self.label, sum((d.amount for d in payload.rows), Decimal(0)), Donation
+        )
+
+    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Donation]:
+        qs = Donation.objects.filter(state=EntryState.VALID, donor_kind=DonorKind.MEMBER)
+        if viewer is not None:
+            qs = visible(qs, viewer, Perm.CARE_VIEW)
+        if root is not None:
+            qs = qs.filter(subtree_q(root.path, "union__path"))
+        return qs
+
+    def export_rows(
+        self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
+    ) -> Iterator[list[Any]]:
+        keys = [c.key for c in columns]
+        for d in qs.select_related("member", "drive").order_by("date", "id").iterator(2000):
+            cells = {
+                **member_cells(d.member, d.donor_name),
+                "drive": d.drive.name,
+                "amount": d.amount,
+                "date": d.date,
+            }
+            yield [cells.get(k, "") for k in keys]
+
+
+def _pk_in(field: str, ids: list[int]) -> Any:
+    from django.db.models import Q
+
+    return Q(**{f"{field}__in": ids})

@@ -1,0 +1,347 @@
+"""Reads of 关爱服务: always through the viewer's scope (``common.scope.visible``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+
+from gonghui.common.scope import Perm, visible
+from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
+from gonghui.members.models import Member
+from gonghui.org.models import Union, User, subtree_q
+
+from .choices import CapEnforcement, EntryState, HardshipStatus, VisitReason
+from .models import (
+    CarePolicy,
+    CoverageProgramme,
+    Donation,
+    DonationDrive,
+    HardshipFile,
+    HospitalStay,
+    Subsidy,
+    Visit,
+)
+from .rules import (
+    DEFAULT_ACCIDENT_RATIO,
+    DEFAULT_PRESET,
+    PRESETS,
+    caps_of,
+    one_year_after,
+    one_year_before,
+)
+
+# Policies -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The caps and settings in force at a union: its own, or the nearest above it."""
+
+    preset: str
+    caps: dict[str, Decimal | None]
+    enforcement: str
+    festival_goods_only: bool
+    dibao_line: Decimal | None
+    accident_ratio: Decimal
+    #: The union whose policy this is (``None``: nobody set one; the defaults).
+    source: Union | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> bool:
+        return self.enforcement == CapEnforcement.BLOCK
+
+    @property
+    def preset_label(self) -> str:
+        from .choices import CapPreset
+
+        return CapPreset(self.preset).label if self.preset in CapPreset.values else self.preset
+
+
+DEFAULT_POLICY = Policy(
+    preset=DEFAULT_PRESET,
+    caps=dict(PRESETS[DEFAULT_PRESET]),
+    enforcement=CapEnforcement.WARN,
+    festival_goods_only=True,
+    dibao_line=None,
+    accident_ratio=DEFAULT_ACCIDENT_RATIO,
+)
+
+
+def policy_of(row: CarePolicy) -> Policy:
+    return Policy(
+        preset=row.preset,
+        caps=caps_of(row.preset, row.overrides),
+        enforcement=row.enforcement,
+        festival_goods_only=row.festival_goods_only,
+        dibao_line=row.dibao_line,
+        accident_ratio=row.accident_ratio,
+        source=row.union,
+        overrides=dict(row.overrides or {}),
+    )
+
+
+def policy_for(union: Union) -> Policy:
+    """The policy in force at ``union``: inherited down the tree, overridable below.
+    One query."""
+    ids = [*union.ancestor_ids(), union.pk]
+    row = (
+        CarePolicy.objects.filter(union_id__in=ids)
+        .select_related("union")
+        .order_by("-union__depth")
+        .first()
+    )
+    return policy_of(row) if row else DEFAULT_POLICY
+
+
+# Lists ----------------------------------------------------------------------------------
+
+
+@dataclass
+class VisitFilter:
+    union: Union | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    reason: list[str] = field(default_factory=list)
+    recipient: list[str] = field(default_factory=list)
+    q: str = ""
+    member: int | None = None
+    over_cap: bool = False
+    batch: str = ""
+    #: Reversed rows and their reversals are shown only when asked (冲销记录).
+    all_states: bool = False
+
+
+def visits(viewer: User, f: VisitFilter | None = None) -> QuerySet[Visit]:
+    f = f or VisitFilter()
+    qs = visible(Visit.objects.all(), viewer, Perm.CARE_VIEW)
+    if f.union is not None:
+        qs = qs.filter(subtree_q(f.union.path, "union__path"))
+    if f.start:
+        qs = qs.filter(date__gte=f.start)
+    if f.end:
+        qs = qs.filter(date__lte=f.end)
+    if f.reason:
+        qs = qs.filter(reason__in=f.reason)
+    if f.recipient:
+        qs = qs.filter(recipient__in=f.recipient)
+    if f.q.strip():
+        qs = qs.filter(recipient_name__contains=f.q.strip())
+    if f.member:
+        qs = qs.filter(member_id=f.member)
+    if f.over_cap:
+        qs = qs.filter(over_cap=True)
+    if f.batch:
+        qs = qs.filter(batch=f.batch)
+    if not f.all_states:
+        qs = qs.filter(state=EntryState.VALID)
+    return qs.select_related("union", "member").order_by("-date", "-id")
+
+
+def visit_totals(qs: QuerySet[Visit]) -> dict[str, Any]:
+    """人次 and 元 of a list of visits (valid rows only), in one query."""
+    valid = qs.filter(state=EntryState.VALID).order_by()
+    return valid.aggregate(count=Count("id"), amount=Sum("amount"))
+
+
+def spent_this_year(
+    member: Member, reasons_q: Q, on: dt.date, exclude: int | None = None
+) -> Decimal:
+    qs = Visit.objects.filter(
+        reasons_q,
+        member=member,
+        state=EntryState.VALID,
+        date__gte=dt.date(on.year, 1, 1),
+        date__lte=dt.date(on.year, 12, 31),
+    )
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return qs.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def hardship_files(
+    viewer: User, *, union: Union | None = None, status: str = "", as_of: dt.date | None = None
+) -> QuerySet[HardshipFile]:
+    qs = visible(HardshipFile.objects.all(), viewer, Perm.CARE_VIEW)
+    if union is not None:
+        qs = qs.filter(subtree_q(union.path, "union__path"))
+    if as_of is not None:
+        qs = qs.filter(on_file_q(as_of))
+    elif status:
+        qs = qs.filter(status=status)
+    return qs.select_related("member", "union")
+
+
+def on_file_q(date: dt.date) -> Q:
+    """Files open at the end of ``date``: opened by then and not closed by then."""
+    return Q(opened_on__lte=date) & (Q(closed_on__isnull=True) | Q(closed_on__gt=date))
+
+
+def subsidies(viewer: User) -> QuerySet[Subsidy]:
+    return visible(Subsidy.objects.all(), viewer, Perm.CARE_VIEW).select_related(
+        "member", "union", "applicant"
+    )
+
+
+def drives(viewer: User) -> QuerySet[DonationDrive]:
+    return (
+        visible(DonationDrive.objects.all(), viewer, Perm.CARE_VIEW)
+        .select_related("union")
+        .annotate(
+            total=Sum("donations__amount", filter=Q(donations__state=EntryState.VALID)),
+            gifts=Count("donations", filter=Q(donations__state=EntryState.VALID)),
+        )
+    )
+
+
+def donations_of(drive: DonationDrive, *, all_states: bool = False) -> QuerySet[Donation]:
+    qs = drive.donations.select_related("member", "union").order_by("-date", "-id")
+    return qs if all_states else qs.filter(state=EntryState.VALID)
+
+
+def drive_totals(drive: DonationDrive) -> dict[str, Any]:
+    return donation_totals(drive.donations.all())
+
+
+def donation_totals(qs: QuerySet[Donation]) -> dict[str, Any]:
+    """Amount, gifts and donors of a list of gifts: donors are members and named people
+    (a unit is no 人), each counted once."""
+    from .choices import DonorKind
+
+    valid = qs.filter(state=EntryState.VALID).order_by()
+    totals = valid.aggregate(
+        amount=Sum("amount"),
+        gifts=Count("id"),
+        members=Count("member", distinct=True, filter=Q(donor_kind=DonorKind.MEMBER)),
+        people=Count("donor_name", distinct=True, filter=Q(donor_kind=DonorKind.PERSON)),
+    )
+    totals["donors"] = totals.pop("members") + totals.pop("people")
+    return totals
+
+
+def programmes(viewer: User) -> QuerySet[CoverageProgramme]:
+    return (
+        visible(CoverageProgramme.objects.all(), viewer, Perm.CARE_VIEW)
+        .select_related("union")
+        .annotate(enrolled=Count("enrolments", distinct=True))
+    )
+
+
+def covering_q(union: Union, field: str = "union") -> Q:
+    """Programmes that cover ``union``'s members: those of the union, of a union above
+    it (a school's cover reaches its branches) or of one below it."""
+    return subtree_q(union.path, f"{field}__path") | Q(
+        **{f"{field}_id__in": [*union.ancestor_ids(), union.pk]}
+    )
+
+
+def eligible_members(union: Union) -> QuerySet[Member]:
+    """Members a programme of ``union`` covers: those on its subtree's roster (在册)."""
+    return Member.objects.filter(subtree_q(union.path, "union__path"), status=MemberStatus.ACTIVE)
+
+
+def eligible_counts(unions: Iterable[Union]) -> dict[int, int]:
+    """``{union id: members on its subtree's roster}`` for many unions, in one query."""
+    unions = list(unions)
+    if not unions:
+        return {}
+    counts = Member.objects.filter(status=MemberStatus.ACTIVE).aggregate(
+        **{f"u{u.pk}": Count("pk", filter=subtree_q(u.path, "union__path")) for u in unions}
+    )
+    return {u.pk: counts[f"u{u.pk}"] for u in unions}
+
+
+# Reminders ------------------------------------------------------------------------------
+
+
+@dataclass
+class Reminders:
+    #: member, age this year, 逢五逢十 retiree, already given this year's birthday visit
+    birthdays: list[tuple[Member, int, bool, bool]]
+    in_hospital: list[HospitalStay]
+    reviews_due: list[HardshipFile]
+    birthdays_total: int = 0
+
+
+def reminders(viewer: User, today: dt.date | None = None, limit: int = 200) -> Reminders:
+    """This month's birthdays, members in hospital not yet visited, files due for review."""
+    today = today or dt.date.today()
+    members = visible(Member.objects.all(), viewer, Perm.CARE_VIEW).filter(
+        status__in=CURRENT_STATUSES, birth_date__month=today.month
+    )
+    birthdays_total = members.count()
+    greeted = Visit.objects.filter(
+        member=OuterRef("pk"),
+        reason=VisitReason.BIRTHDAY,
+        state=EntryState.VALID,
+        date__gte=dt.date(today.year, 1, 1),
+    )
+    birthdays: list[tuple[Member, int, bool, bool]] = []
+    rows = (
+        members.select_related("union")
+        .annotate(greeted=Exists(greeted))
+        .order_by("birth_date__day", "name_pinyin")[:limit]
+    )
+    for m in rows:
+        assert m.birth_date is not None
+        age = today.year - m.birth_date.year
+        milestone = m.status == MemberStatus.RETAINED and age % 5 == 0
+        birthdays.append((m, age, milestone, bool(m.greeted)))
+    visited = Visit.objects.filter(
+        member=OuterRef("member"),
+        reason=VisitReason.SICK,
+        state=EntryState.VALID,
+        date__gte=OuterRef("admitted_on"),
+    )
+    stays = (
+        visible(HospitalStay.objects.all(), viewer, Perm.CARE_VIEW)
+        .filter(~Exists(visited))
+        .select_related("member", "union")
+        .order_by("admitted_on")[:limit]
+    )
+    due_by = today + dt.timedelta(days=30)
+    year_before = one_year_before(due_by)
+    files = (
+        visible(HardshipFile.objects.all(), viewer, Perm.CARE_VIEW)
+        .filter(status=HardshipStatus.OPEN)
+        .filter(
+            Q(last_reviewed_on__lte=year_before)
+            | Q(last_reviewed_on__isnull=True, opened_on__lte=year_before)
+        )
+        .select_related("member", "union")
+        .order_by("last_reviewed_on", "opened_on")[:limit]
+    )
+    return Reminders(
+        birthdays=birthdays,
+        in_hospital=list(stays),
+        reviews_due=list(files),
+        birthdays_total=birthdays_total,
+    )
+
+
+def review_due_on(file: HardshipFile) -> dt.date:
+    """Files are reviewed yearly: a year after the last review (or the opening)."""
+    return one_year_after(file.last_reviewed_on or file.opened_on)
+
+
+# Self-service ---------------------------------------------------------------------------
+
+
+def own_records(member: Member) -> dict[str, Any]:
+    """What a member sees of their own care records."""
+    return {
+        "visits": list(
+            Visit.objects.filter(member=member, state=EntryState.VALID).order_by("-date")[:100]
+        ),
+        "subsidies": list(Subsidy.objects.filter(member=member).order_by("-applied_on", "-id")),
+        "donations": list(
+            Donation.objects.filter(member=member, state=EntryState.VALID)
+            .select_related("drive")
+            .order_by("-date")[:100]
+        ),
+    }
