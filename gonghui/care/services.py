@@ -341,8 +341,13 @@ def visit_create(
     warns, saved once the officer confirms, marked 超标准 with the warning kept.
     """
     if member is not None:
-        # As stored now (the caller's copy may predate a transfer or a retirement).
-        member = Member.objects.select_related("union").get(pk=member.pk)
+        # As stored now (the caller's copy may predate a transfer or a retirement), and
+        # locked: two officers recording visits for the same member at once must not
+        # both pass the cap on the same year's total (PostgreSQL reads committed data;
+        # SQLite's BEGIN IMMEDIATE already serialises the writers).
+        member = (
+            Member.objects.select_for_update(of=("self",)).select_related("union").get(pk=member.pk)
+        )
         union = member.union
     if union is None:
         raise ServiceError({"union": "请选择所属工会。"})
@@ -425,13 +430,12 @@ class BatchPreview:
         return self.amount * len(self.members)
 
 
-def _batch_members(union: Union, include_retirees: bool) -> QuerySet[Member]:
+def _batch_members(union: Union, include_retirees: bool, *, lock: bool = False) -> QuerySet[Member]:
     statuses = CURRENT_STATUSES if include_retirees else (MemberStatus.ACTIVE,)
-    return (
-        Member.objects.filter(subtree_q(union.path, "union__path"), status__in=statuses)
-        .select_related("union")
-        .order_by("union__path", "name_pinyin", "pk")
-    )
+    qs = Member.objects.filter(subtree_q(union.path, "union__path"), status__in=statuses)
+    if lock:  # see visit_create: the caps are checked against locked members
+        qs = qs.select_for_update(of=("self",))
+    return qs.select_related("union").order_by("union__path", "name_pinyin", "pk")
 
 
 def visit_batch_preview(
@@ -443,6 +447,7 @@ def visit_batch_preview(
     form: str,
     amount: Decimal | int | str,
     include_retirees: bool = False,
+    lock: bool = False,
 ) -> BatchPreview:
     """Who a batch (节日慰问 for a whole branch) would reach and whose caps it passes.
 
@@ -459,7 +464,7 @@ def visit_batch_preview(
     _not_future(date, "date", "慰问日期")
     policy = policy_for(union)
     _festival_form(policy, reason, form)
-    members = list(_batch_members(union, include_retirees))
+    members = list(_batch_members(union, include_retirees, lock=lock))
     if not members:
         raise ServiceError({"union": f"「{union.name}」及其下级组织没有在册会员。"})
     ids = [m.pk for m in members]
@@ -528,6 +533,7 @@ def visit_batch(
         form=form,
         amount=amount,
         include_retirees=include_retirees,
+        lock=True,
     )
     policy = policy_for(union)
     over = dict((m.pk, w) for m, w in preview.over_cap)

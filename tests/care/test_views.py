@@ -1,0 +1,176 @@
+"""The care pages as officers and members use them: reminders, the visit form past a
+cap, the batch with its preview, photos, self-service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from gonghui.care import services
+from gonghui.care.models import Subsidy, Visit, VisitPhoto
+from gonghui.members import services as member_services
+from tests import factories as f
+from tests.conftest import World, login
+
+from . import records
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def birth_this_month(years_ago: int) -> dt.date:
+    return dt.date(TODAY.year - years_ago, TODAY.month, 1)
+
+
+def test_reminders_list_birthdays_hospital_stays_and_files_due(world: World) -> None:
+    young = f.member(world.group, "生日甲", id_number=f.id_number(birth_this_month(30)))
+    retiree = f.member(world.group, "退休乙", id_number=f.id_number(birth_this_month(70)))
+    member_services.member_change(actor=None, member=retiree, kind="retire", date=TODAY)
+    f.member(world.other_school_group, "外校丙", id_number=f.id_number(birth_this_month(40)))
+    stay = records.stay(world)
+    file = records.hardship_file(world)
+    type(file).objects.filter(pk=file.pk).update(last_reviewed_on=TODAY - dt.timedelta(days=360))
+
+    page = login(world.officer).get(reverse("care:home"))
+    reminders = page.context["reminders"]
+    birthdays = {
+        m.name: (age, milestone, greeted) for m, age, milestone, greeted in reminders.birthdays
+    }
+    assert birthdays == {"生日甲": (30, False, False), "退休乙": (70, True, False)}
+    assert "逢十" in page.content.decode()
+    assert [s.member.name for s in reminders.in_hospital] == ["张三"]
+    assert [x.pk for x in reminders.reviews_due] == [file.pk]
+
+    # A birthday visit marks the member; a hospital visit clears the stay.
+    services.visit_create(
+        actor=None, member=young, date=TODAY, reason="birthday", form="voucher", amount=200
+    )
+    services.visit_create(
+        actor=None,
+        member=world.member,
+        date=stay.admitted_on,
+        reason="sick",
+        form="cash",
+        amount=500,
+    )
+    reminders = login(world.officer).get(reverse("care:home")).context["reminders"]
+    assert {m.name: greeted for m, _, _, greeted in reminders.birthdays}["生日甲"] is True
+    assert reminders.in_hospital == []
+    # Another branch's officer sees none of branch A1's reminders.
+    other = login(world.other_officer).get(reverse("care:home")).context["reminders"]
+    assert other.birthdays == [] and other.in_hospital == [] and other.reviews_due == []
+
+
+def visit_form(w: World, amount: str, **over: str) -> dict[str, str]:
+    data = {
+        "member": records.label(w),
+        "recipient": "member",
+        "date": TODAY.isoformat(),
+        "reason": "sick",
+        "form": "cash",
+        "amount": amount,
+    }
+    data.update(over)
+    return data
+
+
+def test_the_visit_form_warns_past_the_cap_and_saves_once_confirmed(world: World) -> None:
+    client = login(world.officer)
+    url = reverse("care:visit_create")
+    assert client.post(url, visit_form(world, "800")).status_code == 302
+    warned = client.post(url, visit_form(world, "500"))
+    assert warned.status_code == 200
+    assert "超过全年上限 1000 元" in warned.context["form"].over_cap_warning
+    assert Visit.objects.count() == 1
+    saved = client.post(url, visit_form(world, "500", confirm_over_cap="on"))
+    assert saved.status_code == 302
+    visit = Visit.objects.latest("pk")
+    assert visit.over_cap and "1300" in visit.cap_note
+
+
+def test_the_form_refuses_a_photo_that_is_no_picture(world: World) -> None:
+    fake = SimpleUploadedFile("照片.jpg", b"MZ\x90\x00 not an image", "image/jpeg")
+    response = login(world.officer).post(
+        reverse("care:visit_create"), {**visit_form(world, "300"), "photo": fake}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["photo"] == [
+        "只能上传 JPG、PNG、WEBP 或 GIF 格式的照片。"
+    ]
+    assert Visit.objects.count() == 0
+
+
+def test_a_photo_is_served_to_those_who_see_the_visit_only(world: World) -> None:
+    photo = records.photo(world)
+    url = reverse("care:visit_photo", args=[photo.pk])
+    response = login(world.officer).get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == records.PNG  # type: ignore[attr-defined]
+    assert login(world.other_officer).get(url).status_code == 404
+    assert login(world.member_user).get(url).status_code == 404
+    assert not str(photo.file.name).endswith("病房.png"), "stored under a name of our own"
+    assert VisitPhoto.objects.get().name == "病房.png"
+
+
+def test_a_batch_is_previewed_then_saved_for_the_whole_branch(world: World) -> None:
+    f.member(world.group, "王二")
+    client = login(world.officer)
+    data = {
+        "union": world.branch.pk,
+        "date": TODAY.isoformat(),
+        "reason": "festival",
+        "form": "goods",
+        "amount": "300",
+        "goods": "月饼",
+    }
+    preview = client.post(reverse("care:visit_batch"), data)
+    assert preview.status_code == 200
+    assert len(preview.context["preview"].members) == 2
+    assert "将为 <b>2</b> 人登记" in preview.content.decode()
+    assert Visit.objects.count() == 0
+    saved = client.post(reverse("care:visit_batch"), {**data, "previewed": "1"})
+    assert saved.status_code == 302
+    assert sorted(Visit.objects.values_list("recipient_name", flat=True)) == ["张三", "王二"]
+    assert "batch=" in saved["Location"]
+
+
+def test_a_member_sees_their_own_records_and_applies_for_themself(world: World) -> None:
+    records.visit(world)
+    services.visit_create(
+        actor=None,
+        member=world.other_branch_member,
+        date=TODAY,
+        reason="sick",
+        form="cash",
+        amount=300,
+    )
+    client = login(world.member_user)
+    mine = client.get(reverse("care:me"))
+    assert [v.member_id for v in mine.context["visits"]] == [world.member.pk]
+    response = client.post(
+        reverse("care:me_apply"), {"kind": "hardship", "amount": "1000", "reason": "家里困难"}
+    )
+    assert response.status_code == 302
+    subsidy = Subsidy.objects.get()
+    assert (subsidy.member, subsidy.applicant, subsidy.status) == (
+        world.member,
+        world.member_user,
+        "applied",
+    )
+    # The member's own application cannot be moved on by the member.
+    assert (
+        login(world.member_user)
+        .post(reverse("care:subsidy_action", args=[subsidy.pk, "review"]), {"note": "好"})
+        .status_code
+        == 404
+    )
