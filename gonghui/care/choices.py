@@ -112,7 +112,8 @@ class SubsidyStatus(models.TextChoices):
 SUBSIDY_TRANSITIONS: dict[str, tuple[str, ...]] = {
     SubsidyStatus.APPLIED: (SubsidyStatus.REVIEWED, SubsidyStatus.REJECTED),
     SubsidyStatus.REVIEWED: (SubsidyStatus.APPROVED, SubsidyStatus.REJECTED),
-    SubsidyStatus.APPROVED: (SubsidyStatus.PAID,),
+    # An approval can still be withdrawn before the money goes out (the member left …).
+    SubsidyStatus.APPROVED: (SubsidyStatus.PAID, SubsidyStatus.REJECTED),
     SubsidyStatus.PAID: (),
     SubsidyStatus.REJECTED: (),
 }

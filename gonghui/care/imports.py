@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import QueryDict
 
 from gonghui.common import audit
@@ -200,6 +200,8 @@ class _Caps:
     def __init__(self) -> None:
         self.policies: dict[int, Policy] = {}
         self.spent: dict[tuple[int, str, int], Decimal] = {}
+        #: (member, year) with a stay that needed surgery: held to the surgery cap.
+        self.surgery: set[tuple[int, int]] = set()
 
     def policy(self, union: Union) -> Policy:
         if union.pk not in self.policies:
@@ -219,10 +221,15 @@ class _Caps:
                     )
                     .order_by()
                     .values("member_id")
-                    .annotate(total=Sum("amount"))
+                    .annotate(
+                        total=Sum("amount"),
+                        surgery=Count("id", filter=Q(variant=VisitVariant.SURGERY)),
+                    )
                 )
                 for r in rows:
                     self.spent[(r["member_id"], _shared(item), year)] = r["total"]
+                    if r["surgery"]:
+                        self.surgery.add((r["member_id"], year))
 
     def check(
         self, member: Member, item: str | None, amount: Decimal, date: dt.date
@@ -232,6 +239,10 @@ class _Caps:
             return policy, None
         key = (member.pk, _shared(item), date.year)
         spent = Decimal(0) if item in rules.PER_PAYMENT else self.spent.get(key, Decimal(0))
+        if item == CapItem.SICK_SURGERY:
+            self.surgery.add((member.pk, date.year))
+        elif item == CapItem.SICK and (member.pk, date.year) in self.surgery:
+            item = CapItem.SICK_SURGERY  # as services._visit_cap
         warning = cap_warning(policy=policy, item=item, amount=amount, spent=spent)
         self.spent[key] = self.spent.get(key, Decimal(0)) + amount
         return policy, warning

@@ -99,6 +99,23 @@ def policy_for(union: Union) -> Policy:
     return policy_of(row) if row else DEFAULT_POLICY
 
 
+def policies_for(root: Union, unions: Iterable[Union]) -> dict[int, Policy]:
+    """``{union id: policy in force}`` for unions of ``root``'s subtree, in one query:
+    the policies of ``root``'s ancestors and of its subtree, each union taking the
+    deepest one on its path."""
+    rows = list(
+        CarePolicy.objects.filter(
+            Q(union_id__in=[*root.ancestor_ids(), root.pk]) | subtree_q(root.path, "union__path")
+        ).select_related("union")
+    )
+    rows.sort(key=lambda r: r.union.depth, reverse=True)
+    result: dict[int, Policy] = {}
+    for union in unions:
+        row = next((r for r in rows if union.path.startswith(r.union.path)), None)
+        result[union.pk] = policy_of(row) if row else DEFAULT_POLICY
+    return result
+
+
 # Lists ----------------------------------------------------------------------------------
 
 

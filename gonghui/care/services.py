@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
 from gonghui.common import audit
 from gonghui.common.errors import ServiceError
@@ -63,13 +63,15 @@ from .models import (
     Visit,
     VisitPhoto,
 )
-from .queries import Policy, policy_for
+from .queries import Policy, policies_for, policy_for
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+#: Money columns hold 12 digits with 2 decimals: anything larger is a typing mistake.
+MAX_AMOUNT = Decimal(10) ** 10
 
 
 class OverCap(ServiceError):
@@ -95,6 +97,8 @@ def _amount(
         amount = Decimal(str(value)).quantize(CENT)
     except (ArithmeticError, ValueError, TypeError):
         raise ServiceError({"amount": f"{label}请填写数字。"}) from None
+    if amount >= MAX_AMOUNT:
+        raise ServiceError({"amount": f"{label}过大，请核对（不能超过 {MAX_AMOUNT - CENT} 元）。"})
     if amount < 0 or (positive and amount == 0):
         raise ServiceError(
             {"amount": f"{label}必须大于 0。" if positive else f"{label}不能为负数。"}
@@ -251,16 +255,20 @@ def _visit_cap(
         return None
     spent = ZERO
     if member is not None and item not in rules.PER_PAYMENT:
-        spent = (
-            Visit.objects.filter(
-                _item_q(item),
-                member=member,
-                state=EntryState.VALID,
-                date__gte=dt.date(date.year, 1, 1),
-                date__lte=dt.date(date.year, 12, 31),
-            ).aggregate(total=Sum("amount"))["total"]
-            or ZERO
+        year = Visit.objects.filter(
+            _item_q(item),
+            member=member,
+            state=EntryState.VALID,
+            date__gte=dt.date(date.year, 1, 1),
+            date__lte=dt.date(date.year, 12, 31),
+        ).aggregate(
+            total=Sum("amount"), surgery=Count("id", filter=Q(variant=VisitVariant.SURGERY))
         )
+        spent = year["total"] or ZERO
+        # A year with a stay that needed surgery is held to the surgery cap, whichever
+        # stay this visit is for (住院慰问 is one yearly sum).
+        if item == CapItem.SICK and year["surgery"]:
+            item = CapItem.SICK_SURGERY
     return cap_warning(policy=policy, item=item, amount=amount, spent=spent)
 
 
@@ -424,6 +432,8 @@ class BatchPreview:
     amount: Decimal
     over_cap: list[tuple[Member, str]]
     skipped: int = 0  # members already given this visit on the same day
+    #: Someone over a cap is under a policy that blocks: the batch cannot be saved.
+    blocked: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -462,11 +472,15 @@ def visit_batch_preview(
         raise ServiceError({"form": "请选择慰问形式。"})
     value = _amount(amount, positive=True)
     _not_future(date, "date", "慰问日期")
-    policy = policy_for(union)
-    _festival_form(policy, reason, form)
     members = list(_batch_members(union, include_retirees, lock=lock))
     if not members:
         raise ServiceError({"union": f"「{union.name}」及其下级组织没有在册会员。"})
+    # Each member under the policy of their own union, as for one visit (a branch
+    # below may have set stricter caps than the union the batch is given for).
+    policies = policies_for(union, {m.union for m in members})
+    _festival_form(policy_for(union), reason, form)
+    for m in members:
+        _festival_form(policies[m.union_id], reason, form)
     ids = [m.pk for m in members]
     already = set(
         Visit.objects.filter(
@@ -476,7 +490,8 @@ def visit_batch_preview(
     kept = [m for m in members if m.pk not in already]
     item = rules.cap_item(reason, _clean_variant(reason, ""))
     over: list[tuple[Member, str]] = []
-    if item is not None and policy.caps.get(item) is not None:
+    blocked = False
+    if item is not None and any(p.caps.get(item) is not None for p in policies.values()):
         spent: dict[int, Decimal] = {}
         if item not in rules.PER_PAYMENT:
             rows = (
@@ -493,6 +508,7 @@ def visit_batch_preview(
             )
             spent = {r["member_id"]: r["total"] for r in rows}
         for m in kept:
+            policy = policies[m.union_id]
             warning = cap_warning(
                 policy=policy,
                 item=item,
@@ -502,7 +518,10 @@ def visit_batch_preview(
             )
             if warning:
                 over.append((m, warning))
-    return BatchPreview(members=kept, amount=value, over_cap=over, skipped=len(already))
+                blocked = blocked or policy.blocks
+    return BatchPreview(
+        members=kept, amount=value, over_cap=over, skipped=len(already), blocked=blocked
+    )
 
 
 @transaction.atomic
@@ -535,13 +554,12 @@ def visit_batch(
         include_retirees=include_retirees,
         lock=True,
     )
-    policy = policy_for(union)
     over = dict((m.pk, w) for m, w in preview.over_cap)
     if over:
         names = "、".join(m.name for m, _ in preview.over_cap[:10])
         more = f"等 {len(over)} 人" if len(over) > 10 else f"共 {len(over)} 人"
         message = f"{names}{more}超过标准：{preview.over_cap[0][1]}"
-        if policy.blocks:
+        if preview.blocked:
             raise ServiceError({"amount": f"{message}本工会规定超标不能保存，请调整金额。"})
         if not confirm_over_cap:
             raise OverCap(message)
@@ -801,11 +819,17 @@ def assess_file(file: HardshipFile, policy: Policy, on: dt.date) -> rules.Assess
 
 
 def _apply_figures(file: HardshipFile, people: list[Person], figures: dict[str, Any]) -> None:
-    for key in ("other_income", "expenses", "hardship_costs"):
+    labels = {
+        "other_income": "其他家庭收入",
+        "expenses": "刚性支出",
+        "hardship_costs": "因灾因病支出",
+    }
+    for key, label in labels.items():
         if key in figures and figures[key] is not None:
-            value = Decimal(str(figures[key])).quantize(CENT)
-            if value < 0:
-                raise ServiceError({key: "金额不能为负数。"})
+            try:
+                value = _amount(figures[key], label)
+            except ServiceError as exc:
+                raise ServiceError({key: exc.message_dict["amount"]}) from None
             setattr(file, key, value)
     for key in ("multiple_homes", "owns_business", "private_school", "migrant_worker"):
         if key in figures:
@@ -1142,6 +1166,7 @@ def subsidy_approve(
     if actor is not None:
         require(actor, Perm.CARE_APPROVE, subsidy.union)
     _not_own(actor, subsidy, "批准")
+    old = _move(subsidy, SubsidyStatus.APPROVED)  # the state first: then the amount
     value = _amount(
         amount if amount not in (None, "") else subsidy.requested_amount, "批准金额", positive=True
     )
@@ -1156,7 +1181,6 @@ def subsidy_approve(
         note_cap = _enforce(policy, warning, confirm_over_cap)
         if note_cap:
             note = f"{note}（超标准已确认：{note_cap}）".strip()
-    old = _move(subsidy, SubsidyStatus.APPROVED)
     subsidy.approved_amount = value
     subsidy.save(update_fields=["status", "approved_amount", "updated_at"])
     _event(subsidy, old, subsidy.status, actor, note, value)
@@ -1305,6 +1329,13 @@ def donation_add(
     if donor_kind == DonorKind.MEMBER:
         if member is None:
             raise ServiceError({"member": "请填写捐款的会员。"})
+        if member.status not in CURRENT_STATUSES:
+            raise ServiceError(
+                {
+                    "member": f"{member.name}目前「{member.get_status_display()}」，不能登记为会员捐款；"
+                    "可按「个人（非会员）」登记。"
+                }
+            )
         if not member.union.path.startswith(drive.union.path):
             raise ServiceError({"member": f"{member.name}不在「{drive.union.name}」范围内。"})
         donor_name = member.name
@@ -1316,6 +1347,10 @@ def donation_add(
             raise ServiceError({"donor_name": "请填写捐款人或捐款单位的名称。"})
     value = _amount(amount, "捐款金额", positive=True)
     _not_future(date, "date", "捐款日期")
+    if date < drive.start_date:
+        raise ServiceError(
+            {"date": f"捐款日期早于活动开始日期（{drive.start_date:%Y-%m-%d}），请核对。"}
+        )
     donation = Donation.objects.create(
         drive=drive,
         union=union,
@@ -1437,7 +1472,7 @@ def programme_enrol(
 
     pool = eligible_members(programme.union)
     if members is not None:
-        ids = [m.pk for m in members]
+        ids = list({m.pk for m in members})
         outside = len(ids) - pool.filter(pk__in=ids).count()
         if outside:
             raise ServiceError(
@@ -1541,6 +1576,10 @@ def claim_decide(
             "赔付金额",
             positive=True,
         )
+        if value > claim.amount:
+            raise ServiceError(
+                {"paid_amount": f"赔付金额不能超过申报金额 {rules.money(claim.amount)} 元。"}
+            )
         claim.paid_amount = value
     elif not note.strip():
         raise ServiceError({"note": "请填写未获赔的原因。"})

@@ -574,7 +574,13 @@ def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> 
         and can(user, Perm.CARE_APPROVE, subsidy.union),
         "pay": subsidy.status == SubsidyStatus.APPROVED and can(user, Perm.CARE_PAY, subsidy.union),
     }
-    may["reject"] = may["review"] or may["approve"]
+    may["reject"] = (
+        may["review"]
+        or may["approve"]
+        or (
+            subsidy.status == SubsidyStatus.APPROVED and can(user, Perm.CARE_APPROVE, subsidy.union)
+        )
+    )
     if own:
         may = dict.fromkeys(may, False)
     return {
