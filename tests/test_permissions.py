@@ -548,6 +548,14 @@ MATRIX: dict[str, list[Case]] = {
             data=lambda w: {"enrolled_on": today()},
         )
     ],
+    "care:enrolment_remove": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [
+                care.programme(w).enrolments.create(member=w.member, enrolled_on=today()).pk
+            ],
+        )
+    ],
     "care:claim_create": [
         POST(
             who(NF, NF, GO, GO),

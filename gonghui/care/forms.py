@@ -65,9 +65,9 @@ class VisitCreateForm(ConfirmMixin, Form):
     member = forms.CharField(required=False)  # replaced in __init__
     recipient = forms.ChoiceField(
         label="慰问对象",
-        choices=Recipient.choices,
-        initial=Recipient.MEMBER,
-        help_text="退休职工不在名册中时，选「退休职工」并填写姓名",
+        choices=[("", "按会员状态（保留会籍的记为退休职工）"), *Recipient.choices],
+        required=False,
+        help_text="慰问家属，或退休职工不在名册中时，在这里选择并填写姓名",
     )
     recipient_name = forms.CharField(
         label="被慰问人姓名",
@@ -130,11 +130,12 @@ class VisitCreateForm(ConfirmMixin, Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        if not data.get("member") and not data.get("union") and not self.errors:
-            if data.get("recipient") == Recipient.MEMBER:
-                self.add_error("member", "请填写被慰问的会员。")
-            else:
-                self.add_error("union", "被慰问人不在名册中时，请选择所属工会。")
+        if data.get("member") or self.errors:
+            return data
+        if data.get("recipient") in ("", Recipient.MEMBER):
+            self.add_error("member", "请填写被慰问的会员。")
+        elif not data.get("union"):
+            self.add_error("union", "被慰问人不在名册中时，请选择所属工会。")
         return data
 
 
@@ -235,14 +236,43 @@ class DischargeForm(Form):
 # Hardship files -------------------------------------------------------------------------
 
 
+def _hint(text: str, **attrs: str) -> dict[str, Any]:
+    """A row of the household table names its cells itself (on a phone the table's
+    header is hidden and each row stacks)."""
+    return {"attrs": {"placeholder": text, "aria-label": text, **attrs}}
+
+
 class PersonForm(Form):
-    name = forms.CharField(label="姓名", max_length=50, required=False)
-    relation = forms.CharField(label="关系", max_length=20, required=False)
-    birth_year = forms.IntegerField(
-        label="出生年份", required=False, min_value=1900, max_value=2100
+    name = forms.CharField(
+        label="姓名", max_length=50, required=False, widget=forms.TextInput(**_hint("姓名"))
     )
-    situation = forms.CharField(label="就业/健康/就学", max_length=100, required=False)
-    annual_income = money_field("年收入（元）", required=False)
+    relation = forms.CharField(
+        label="关系",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(**_hint("与会员关系，如本人、配偶")),
+    )
+    birth_year = forms.IntegerField(
+        label="出生年份",
+        required=False,
+        min_value=1900,
+        max_value=2100,
+        widget=forms.NumberInput(**_hint("出生年份", inputmode="numeric")),
+    )
+    situation = forms.CharField(
+        label="就业/健康/就学",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(**_hint("就业、健康或就学情况")),
+    )
+    annual_income = forms.DecimalField(
+        label="年收入（元）",
+        required=False,
+        min_value=Decimal(0),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(**_hint("年收入（元）", inputmode="decimal", step="0.01")),
+    )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -483,6 +513,9 @@ class PolicyForm(Form):
     enforcement = forms.ChoiceField(label="超标时", choices=CapEnforcement.choices)
     festival_goods_only = forms.BooleanField(
         label="节日慰问只发实物（不发现金、购物卡、购物券）", required=False
+    )
+    birthday_cake_only = forms.BooleanField(
+        label="生日慰问只发蛋糕或蛋糕券（不发现金）", required=False
     )
     dibao_line = money_field(
         "当地低保标准（元/月）", required=False, help_text="困难职工建档认定用"

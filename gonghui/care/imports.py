@@ -13,25 +13,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
-from gonghui.common import audit
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
 from gonghui.common.imports.progress import Progress
-from gonghui.common.models import AuditAction, ImportRecord
 from gonghui.common.scope import Perm, visible
-from gonghui.members.choices import MemberStatus
+from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
 from gonghui.members.models import Member
 from gonghui.org.models import Union, User, subtree_q
 
-from . import rules
+from . import rules, services
 from .choices import (
     CapItem,
     DonorKind,
@@ -44,9 +41,9 @@ from .choices import (
     VisitReason,
     VisitVariant,
 )
-from .models import Donation, DonationDrive, Subsidy, SubsidyEvent, Visit
-from .queries import Policy, policy_for
-from .services import _clean_variant, _item_q, cap_warning
+from .models import Donation, DonationDrive, Subsidy, Visit
+from .queries import Policy, policy_for, year_spending
+from .services import LedgerPlan, cap_warning, form_problem
 
 DATE_COLUMN = Column(
     "date", "日期", ColumnType.DATE, aliases=("慰问日期", "发放日期", "捐款日期", "时间"),
@@ -128,17 +125,6 @@ _MEMBER_NOTE = (
 )
 
 
-@dataclass
-class LedgerPlan:
-    """The rows to insert, and what the audit row says of them."""
-
-    rows: list[Any] = field(default_factory=list)
-    events: list[SubsidyEvent] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    record_id: int | None = None
-    file_name: str = ""
-
-
 def _today() -> dt.date:
     return dt.date.today()
 
@@ -149,42 +135,6 @@ def _future(row: Row, ctx: Context) -> bool:
         ctx.error(row, "date", "不能晚于今天")
         return True
     return False
-
-
-def _audit(ctx: Context, plan: LedgerPlan, label: str, total: Decimal, model: type) -> None:
-    """One audit row for the import (the rows themselves carry the import's tag)."""
-    ids = [r.pk for r in plan.rows]
-    record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
-    union_ids = {r.union_id for r in plan.rows}
-    unions = list(Union.objects.filter(pk__in=union_ids).only("path"))
-    common = _common(unions)
-    changes: dict[str, Any] = {"新增": len(ids), "合计金额": str(total)}
-    if plan.record_id:
-        changes["导入记录"] = plan.record_id
-    if ids:
-        changes["编号"] = f"{min(ids)}–{max(ids)}"
-    if plan.warnings:
-        changes["超标准"] = len(plan.warnings)
-    audit.record(
-        actor=ctx.actor,
-        action=AuditAction.IMPORT,
-        obj=record,
-        union=common,
-        summary=f"导入{label}「{plan.file_name}」：新增 {len(ids)} 条，合计 {rules.money(total)} 元",
-        changes=changes,
-    )
-
-
-def _common(unions: Sequence[Union]) -> Union | None:
-    if not unions:
-        return None
-    prefix = unions[0].path
-    for u in unions[1:]:
-        while not u.path.startswith(prefix):
-            prefix = prefix[: prefix[:-1].rfind(".") + 1]
-            if not prefix:
-                return None
-    return Union.objects.filter(path=prefix).first()
 
 
 def _warn(result: Plan, plan: LedgerPlan, message: str) -> None:
@@ -211,25 +161,10 @@ class _Caps:
     def load(self, member_ids: set[int], items: set[str], years: set[int]) -> None:
         for item in items:
             for year in years:
-                rows = (
-                    Visit.objects.filter(
-                        _item_q(item),
-                        member_id__in=member_ids,
-                        state=EntryState.VALID,
-                        date__gte=dt.date(year, 1, 1),
-                        date__lte=dt.date(year, 12, 31),
-                    )
-                    .order_by()
-                    .values("member_id")
-                    .annotate(
-                        total=Sum("amount"),
-                        surgery=Count("id", filter=Q(variant=VisitVariant.SURGERY)),
-                    )
-                )
-                for r in rows:
-                    self.spent[(r["member_id"], _shared(item), year)] = r["total"]
-                    if r["surgery"]:
-                        self.surgery.add((r["member_id"], year))
+                for member_id, spent in year_spending(member_ids, item, year).items():
+                    self.spent[(member_id, _shared(item), year)] = spent.total
+                    if spent.surgery:
+                        self.surgery.add((member_id, year))
 
     def check(
         self, member: Member, item: str | None, amount: Decimal, date: dt.date
@@ -309,16 +244,13 @@ class VisitImport(ImportSpec):
             if key in existing:
                 result.unchanged += 1
                 continue
-            variant = _clean_variant(v["reason"], v.get("variant") or "")
+            variant = rules.clean_variant(v["reason"], v.get("variant") or "")
             policy, warning = caps.check(
                 member, rules.cap_item(v["reason"], variant), amount, v["date"]
             )
-            if (
-                v["reason"] == VisitReason.FESTIVAL
-                and policy.festival_goods_only
-                and v["form"] in (VisitForm.CASH, VisitForm.VOUCHER)
-            ):
-                ctx.error(row, "form", "节日慰问只能发放实物，不能发放现金、购物卡或购物券")
+            problem = form_problem(policy, v["reason"], v["form"])
+            if problem:
+                ctx.error(row, "form", problem.split("（")[0].split("。")[0])
                 continue
             if warning:
                 if policy.blocks:
@@ -361,12 +293,12 @@ class VisitImport(ImportSpec):
         return result
 
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
-        payload: LedgerPlan = plan.payload
-        Visit.objects.bulk_create(payload.rows, batch_size=1000)
-        _audit(ctx, payload, self.label, sum((r.amount for r in payload.rows), Decimal(0)), Visit)
+        services.visits_import(actor=ctx.actor, plan=plan.payload)
 
     def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Visit]:
-        qs = Visit.objects.filter(state=EntryState.VALID)
+        # Valid visits to members: a reversed pair is no visit, and a visit to someone
+        # off the roster (a named retiree) has no number to import back by.
+        qs = Visit.objects.filter(state=EntryState.VALID, member__isnull=False)
         if viewer is not None:
             qs = visible(qs, viewer, Perm.CARE_VIEW)
         if root is not None:
@@ -379,7 +311,8 @@ class VisitImport(ImportSpec):
 
         form = VisitFilterForm(query or None, viewer=viewer)
         flt = form.to_filter()
-        return visits(viewer, flt), flt.union
+        flt.all_states = False  # see export_queryset
+        return visits(viewer, flt).filter(member__isnull=False), flt.union
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
@@ -413,7 +346,7 @@ class SubsidyImport(ImportSpec):
     label = "已发放的补助"
     columns = SUBSIDY_COLUMNS
     sheet_hints = ("补助", "救助", "帮扶")
-    perm = Perm.CARE_EDIT
+    perm = Perm.CARE_PAY  # money that went out: recorded by those who pay it
     view_perm = Perm.CARE_VIEW
     notes = (*_MEMBER_NOTE, "本表登记已经发放的补助；新的申请请在系统中办理审批流程。")
 
@@ -438,6 +371,9 @@ class SubsidyImport(ImportSpec):
             amount = Decimal(v["amount"]).quantize(Decimal("0.01"))
             if amount <= 0:
                 ctx.error(row, "amount", "必须大于 0")
+                continue
+            if ctx.actor is not None and member.user_id == ctx.actor.pk:
+                ctx.error(row, None, "不能登记发给自己的补助，请由其他有权限的人导入")
                 continue
             key = (member.pk, v["date"], v["kind"], amount)
             if key in seen:
@@ -476,32 +412,7 @@ class SubsidyImport(ImportSpec):
         return result
 
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
-        payload: LedgerPlan = plan.payload
-        Subsidy.objects.bulk_create(payload.rows, batch_size=1000)
-        who = ctx.actor if ctx.actor is not None and ctx.actor.pk else None
-        name = who.display_name if who is not None else "系统"
-        SubsidyEvent.objects.bulk_create(
-            [
-                SubsidyEvent(
-                    subsidy=s,
-                    from_status="",
-                    to_status=SubsidyStatus.PAID,
-                    amount=s.paid_amount,
-                    note=f"导入已发放记录（{payload.file_name}）"[:500],
-                    actor=who,
-                    actor_name=name,
-                )
-                for s in payload.rows
-            ],
-            batch_size=1000,
-        )
-        _audit(
-            ctx,
-            payload,
-            self.label,
-            sum((s.paid_amount for s in payload.rows), Decimal(0)),
-            Subsidy,
-        )
+        services.subsidies_import(actor=ctx.actor, plan=plan.payload)
 
     def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Subsidy]:
         qs = Subsidy.objects.filter(status=SubsidyStatus.PAID)
@@ -549,7 +460,7 @@ class DonationImport(ImportSpec):
             # A drive of the union imported into, of one above it, or of one below it.
             ids = [*ctx.default_union.ancestor_ids(), ctx.default_union.pk]
             drives_qs = drives_qs.filter(
-                subtree_q(ctx.default_union.path, "union__path") | _pk_in("union_id", ids)
+                subtree_q(ctx.default_union.path, "union__path") | Q(union_id__in=ids)
             )
         by_name: dict[str, list[DonationDrive]] = defaultdict(list)
         for d in drives_qs:
@@ -579,6 +490,13 @@ class DonationImport(ImportSpec):
                 continue
             if not member.union.path.startswith(drive.union.path):
                 ctx.error(row, None, f"{member.name}不在活动发起工会「{drive.union.name}」范围内")
+                continue
+            if member.status not in CURRENT_STATUSES:
+                status = member.get_status_display()
+                ctx.error(row, None, f"{member.name}目前「{status}」，不能登记为会员捐款")
+                continue
+            if row.values["date"] < drive.start_date:
+                ctx.error(row, "date", f"早于活动开始日期（{drive.start_date:%Y-%m-%d}）")
                 continue
             matched.append((row, member, drive))
         existing = set(
@@ -618,11 +536,7 @@ class DonationImport(ImportSpec):
         return result
 
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
-        payload: LedgerPlan = plan.payload
-        Donation.objects.bulk_create(payload.rows, batch_size=1000)
-        _audit(
-            ctx, payload, self.label, sum((d.amount for d in payload.rows), Decimal(0)), Donation
-        )
+        services.donations_import(actor=ctx.actor, plan=plan.payload)
 
     def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Donation]:
         qs = Donation.objects.filter(state=EntryState.VALID, donor_kind=DonorKind.MEMBER)
@@ -644,9 +558,3 @@ class DonationImport(ImportSpec):
                 "date": d.date,
             }
             yield [cells.get(k, "") for k in keys]
-
-
-def _pk_in(field: str, ids: list[int]) -> Any:
-    from django.db.models import Q
-
-    return Q(**{f"{field}__in": ids})

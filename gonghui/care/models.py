@@ -66,6 +66,11 @@ class CarePolicy(TimeStampedModel):
         default=True,
         help_text="开启时，节日慰问不能发放现金、购物卡或购物券",
     )
+    birthday_cake_only = models.BooleanField(
+        "生日慰问只发蛋糕或蛋糕券",
+        default=True,
+        help_text="开启时，生日慰问不能发放现金",
+    )
     dibao_line = _money(
         "当地低保标准（元/月）", null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -154,7 +159,12 @@ class Visit(TimeStampedModel):
                 fields=["date", "union", "state", "reason", "recipient", "amount"],
                 name="visit_report_idx",
             ),
-            models.Index(fields=["union", "date"], name="visit_union_date_idx"),
+            # The same for one union's subtree (a few unions, their dates): SQLite picks
+            # it for a 基层工会 or below and, holding every column, never reads the table.
+            models.Index(
+                fields=["union", "date", "state", "reason", "recipient", "amount"],
+                name="visit_union_report_idx",
+            ),
             # Caps: one member's spending on one item in one year.
             models.Index(fields=["member", "reason", "date"], name="visit_member_reason_idx"),
         ]

@@ -15,7 +15,7 @@ from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.models import Member
 from gonghui.org.models import Union, User, subtree_q
 
-from .choices import CapEnforcement, EntryState, HardshipStatus, VisitReason
+from .choices import CapEnforcement, CapItem, EntryState, HardshipStatus, VisitReason, VisitVariant
 from .models import (
     CarePolicy,
     CoverageProgramme,
@@ -33,6 +33,7 @@ from .rules import (
     caps_of,
     one_year_after,
     one_year_before,
+    year_of,
 )
 
 # Policies -------------------------------------------------------------------------------
@@ -46,6 +47,7 @@ class Policy:
     caps: dict[str, Decimal | None]
     enforcement: str
     festival_goods_only: bool
+    birthday_cake_only: bool
     dibao_line: Decimal | None
     accident_ratio: Decimal
     #: The union whose policy this is (``None``: nobody set one; the defaults).
@@ -68,52 +70,64 @@ DEFAULT_POLICY = Policy(
     caps=dict(PRESETS[DEFAULT_PRESET]),
     enforcement=CapEnforcement.WARN,
     festival_goods_only=True,
+    birthday_cake_only=True,
     dibao_line=None,
     accident_ratio=DEFAULT_ACCIDENT_RATIO,
 )
 
 
-def policy_of(row: CarePolicy) -> Policy:
+def policy_of(rows: list[CarePolicy]) -> Policy:
+    """The policy in force under ``rows``, the policies on a union's path from the top
+    down. A union sets its own caps and settings, but a union above it still binds it:
+    each cap is the lowest on the path, a block above blocks below, a goods-only rule
+    above holds below. The 低保 line and the 意外致困 ratio are local: the nearest."""
+    if not rows:
+        return DEFAULT_POLICY
+    own = rows[-1]
+    caps: dict[str, Decimal | None] = {}
+    for row in rows:
+        for item, cap in caps_of(row.preset, row.overrides).items():
+            if cap is not None and (caps.get(item) is None or cap < caps[item]):  # type: ignore[operator]
+                caps[item] = cap
+            else:
+                caps.setdefault(item, cap)
     return Policy(
-        preset=row.preset,
-        caps=caps_of(row.preset, row.overrides),
-        enforcement=row.enforcement,
-        festival_goods_only=row.festival_goods_only,
-        dibao_line=row.dibao_line,
-        accident_ratio=row.accident_ratio,
-        source=row.union,
-        overrides=dict(row.overrides or {}),
+        preset=own.preset,
+        caps=caps,
+        enforcement=CapEnforcement.BLOCK
+        if any(r.enforcement == CapEnforcement.BLOCK for r in rows)
+        else CapEnforcement.WARN,
+        festival_goods_only=any(r.festival_goods_only for r in rows),
+        birthday_cake_only=any(r.birthday_cake_only for r in rows),
+        dibao_line=next((r.dibao_line for r in reversed(rows) if r.dibao_line is not None), None),
+        accident_ratio=own.accident_ratio,
+        source=own.union,
+        overrides=dict(own.overrides or {}),
+    )
+
+
+def _on_path(rows: list[CarePolicy], union: Union) -> list[CarePolicy]:
+    return sorted(
+        (r for r in rows if union.path.startswith(r.union.path)), key=lambda r: r.union.depth
     )
 
 
 def policy_for(union: Union) -> Policy:
-    """The policy in force at ``union``: inherited down the tree, overridable below.
-    One query."""
+    """The policy in force at ``union`` (see :func:`policy_of`). One query."""
     ids = [*union.ancestor_ids(), union.pk]
-    row = (
-        CarePolicy.objects.filter(union_id__in=ids)
-        .select_related("union")
-        .order_by("-union__depth")
-        .first()
-    )
-    return policy_of(row) if row else DEFAULT_POLICY
+    rows = list(CarePolicy.objects.filter(union_id__in=ids).select_related("union"))
+    return policy_of(_on_path(rows, union))
 
 
 def policies_for(root: Union, unions: Iterable[Union]) -> dict[int, Policy]:
     """``{union id: policy in force}`` for unions of ``root``'s subtree, in one query:
-    the policies of ``root``'s ancestors and of its subtree, each union taking the
-    deepest one on its path."""
+    the policies of ``root``'s ancestors and of its subtree."""
     rows = list(
         CarePolicy.objects.filter(
             Q(union_id__in=[*root.ancestor_ids(), root.pk]) | subtree_q(root.path, "union__path")
         ).select_related("union")
     )
-    rows.sort(key=lambda r: r.union.depth, reverse=True)
-    result: dict[int, Policy] = {}
-    for union in unions:
-        row = next((r for r in rows if union.path.startswith(r.union.path)), None)
-        result[union.pk] = policy_of(row) if row else DEFAULT_POLICY
-    return result
+    return {union.pk: policy_of(_on_path(rows, union)) for union in unions}
 
 
 # Lists ----------------------------------------------------------------------------------
@@ -166,19 +180,43 @@ def visit_totals(qs: QuerySet[Visit]) -> dict[str, Any]:
     return valid.aggregate(count=Count("id"), amount=Sum("amount"))
 
 
-def spent_this_year(
-    member: Member, reasons_q: Q, on: dt.date, exclude: int | None = None
-) -> Decimal:
-    qs = Visit.objects.filter(
-        reasons_q,
-        member=member,
-        state=EntryState.VALID,
-        date__gte=dt.date(on.year, 1, 1),
-        date__lte=dt.date(on.year, 12, 31),
+def item_q(item: str) -> Q:
+    """The visits that count against ``item``'s yearly cap (a stay with surgery and
+    one without are one 住院慰问)."""
+    if item in (CapItem.SICK, CapItem.SICK_SURGERY):
+        return Q(reason=VisitReason.SICK)
+    if item == CapItem.MEMBER_DEATH:
+        return Q(reason=VisitReason.BEREAVEMENT, variant=VisitVariant.MEMBER_DEATH)
+    if item == CapItem.RELATIVE_DEATH:
+        return Q(reason=VisitReason.BEREAVEMENT) & ~Q(variant=VisitVariant.MEMBER_DEATH)
+    return Q(reason=item)
+
+
+@dataclass(frozen=True)
+class Spent:
+    """One member's spending on one cap item in one year."""
+
+    total: Decimal = Decimal(0)
+    surgery: bool = False  # a stay that needed surgery: the year has the surgery cap
+
+
+def year_spending(member_ids: Iterable[int], item: str, year: int) -> dict[int, Spent]:
+    """What each member was given on ``item`` in ``year`` (valid visits): one query,
+    for one visit, a batch or a whole imported file alike."""
+    start, end = year_of(dt.date(year, 1, 1))
+    rows = (
+        Visit.objects.filter(
+            item_q(item),
+            member_id__in=list(member_ids),
+            state=EntryState.VALID,
+            date__gte=start,
+            date__lte=end,
+        )
+        .order_by()
+        .values("member_id")
+        .annotate(total=Sum("amount"), surgery=Count("id", filter=Q(variant=VisitVariant.SURGERY)))
     )
-    if exclude:
-        qs = qs.exclude(pk=exclude)
-    return qs.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return {r["member_id"]: Spent(r["total"], bool(r["surgery"])) for r in rows}
 
 
 def hardship_files(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
 from gonghui.common.reporting import Fact, Period
@@ -48,12 +48,14 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
     visits = Visit.objects.filter(
         _in_subtree(union), date__gte=start, date__lte=end, state=EntryState.VALID
     ).order_by()
+    # Counting ``date`` (never null), not ``id``: the index holds it, so PostgreSQL
+    # answers from the index alone instead of scanning the table (bench/bench_care.py).
     v = visits.aggregate(
-        count=Count("id"),
+        count=Count("date"),
         amount=Sum("amount"),
-        sick=Count("id", filter=Q(reason=VisitReason.SICK)),
-        retirees=Count("id", filter=Q(recipient=Recipient.RETIREE)),
-        birthdays=Count("id", filter=Q(reason=VisitReason.BIRTHDAY)),
+        sick=Count("date", filter=Q(reason=VisitReason.SICK)),
+        retirees=Count("date", filter=Q(recipient=Recipient.RETIREE)),
+        birthdays=Count("date", filter=Q(reason=VisitReason.BIRTHDAY)),
     )
     files = HardshipFile.objects.filter(_in_subtree(union)).filter(on_file_q(end)).count()
     s = (
@@ -163,12 +165,15 @@ def _coverage_rate(union: Union, period: Period) -> tuple[Decimal | None, str]:
     roster = on_roster_as_of(
         Member.objects.filter(subtree_q(union.path, "union__path")), period.end
     )
-    total = roster.count()
+    # One pass over the roster, the enrolled as one list: a probe per member and
+    # programme (EXISTS) cost SQLite a third of a second on 100,000 members.
+    enrolled_ids = Enrolment.objects.filter(programme__in=programmes).values("member_id")
+    counts = roster.aggregate(
+        total=Count("pk"), enrolled=Count("pk", filter=Q(pk__in=enrolled_ids))
+    )
+    total, enrolled = counts["total"], counts["enrolled"]
     if not total:
         return None, "期末没有在册会员。"
-    enrolled = roster.filter(
-        Exists(Enrolment.objects.filter(member=OuterRef("pk"), programme__in=programmes))
-    ).count()
     rate = (Decimal(enrolled) * 100 / total).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return rate, f"期末在册会员 {total} 人，其中参保 {enrolled} 人。"
 

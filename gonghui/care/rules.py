@@ -9,10 +9,18 @@ settings of the union.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from .choices import CapItem, CapPreset, HardshipCategory, VisitReason, VisitVariant
+from .choices import (
+    REASON_VARIANTS,
+    CapItem,
+    CapPreset,
+    HardshipCategory,
+    VisitReason,
+    VisitVariant,
+)
 
 D = Decimal
 ZERO = Decimal(0)
@@ -93,7 +101,9 @@ def items_for(item: str) -> tuple[str, ...]:
     return (item,)
 
 
-def caps_of(preset: str, overrides: dict[str, object] | None = None) -> dict[str, Decimal | None]:
+def caps_of(
+    preset: str, overrides: Mapping[str, object] | None = None
+) -> dict[str, Decimal | None]:
     """Every item's cap: the preset's, with the union's own amounts over it.
 
     An override of ``None`` or ``""`` means "no cap" for that item.
@@ -103,6 +113,12 @@ def caps_of(preset: str, overrides: dict[str, object] | None = None) -> dict[str
         if key in caps:
             caps[key] = None if value in (None, "") else D(str(value))
     return caps
+
+
+def clean_variant(reason: str, variant: str) -> str:
+    """The variant a visit keeps: one its reason allows, else the reason's default."""
+    allowed = REASON_VARIANTS.get(reason, (VisitVariant.NONE,))
+    return variant if variant in allowed else allowed[0]
 
 
 def year_of(date: dt.date) -> tuple[dt.date, dt.date]:

@@ -10,26 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
 
 from gonghui.common import audit
 from gonghui.common.errors import ServiceError
-from gonghui.common.models import AuditAction
+from gonghui.common.models import AuditAction, ImportRecord
 from gonghui.common.scope import Perm, can, require
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.models import Member
 from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.queries import common_ancestor
 
 from . import rules
 from .choices import (
-    REASON_VARIANTS,
     SUBSIDY_TRANSITIONS,
     CapEnforcement,
     CapItem,
@@ -45,7 +44,6 @@ from .choices import (
     SubsidyStatus,
     VisitForm,
     VisitReason,
-    VisitVariant,
 )
 from .models import (
     CarePolicy,
@@ -63,7 +61,7 @@ from .models import (
     Visit,
     VisitPhoto,
 )
-from .queries import Policy, policies_for, policy_for
+from .queries import Policy, Spent, policies_for, policy_for, year_spending
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -119,6 +117,7 @@ POLICY_FIELDS = (
     "overrides",
     "enforcement",
     "festival_goods_only",
+    "birthday_cake_only",
     "dibao_line",
     "accident_ratio",
 )
@@ -132,6 +131,7 @@ def policy_set(
     preset: str,
     enforcement: str = CapEnforcement.WARN,
     festival_goods_only: bool = True,
+    birthday_cake_only: bool = True,
     overrides: dict[str, Any] | None = None,
     dibao_line: Decimal | None = None,
     accident_ratio: Decimal = rules.DEFAULT_ACCIDENT_RATIO,
@@ -155,6 +155,14 @@ def policy_set(
         raise ServiceError({"dibao_line": "低保标准不能为负数。"})
     if not (Decimal("0.01") <= accident_ratio <= Decimal("5")):
         raise ServiceError({"accident_ratio": "意外致困比例请填写 0.01 到 5 之间的数，如 0.80。"})
+    if union.parent_id is not None:
+        _no_looser_than_above(
+            union,
+            rules.caps_of(preset, clean),
+            enforcement=enforcement,
+            festival_goods_only=festival_goods_only,
+            birthday_cake_only=birthday_cake_only,
+        )
     row = CarePolicy.objects.select_for_update().filter(union=union).first()
     before = audit.snapshot(row, POLICY_FIELDS) if row else {}
     if row is None:
@@ -162,6 +170,7 @@ def policy_set(
     row.preset = preset
     row.enforcement = enforcement
     row.festival_goods_only = festival_goods_only
+    row.birthday_cake_only = birthday_cake_only
     row.overrides = clean
     row.dibao_line = dibao_line
     row.accident_ratio = accident_ratio
@@ -175,6 +184,38 @@ def policy_set(
         summary=f"设置「{union.name}」的关爱标准（{row.get_preset_display()}）",
     )
     return row
+
+
+def _no_looser_than_above(
+    union: Union,
+    caps: dict[str, Decimal | None],
+    *,
+    enforcement: str,
+    festival_goods_only: bool,
+    birthday_cake_only: bool,
+) -> None:
+    """A union may tighten the standard it inherits, never loosen it: the caps set above
+    (a province's, a district's) bind everything below."""
+    assert union.parent is not None
+    above = policy_for(union.parent)
+    if above.source is None:
+        return  # nothing set above: the union is free
+    who = f"上级「{above.source.name}」"
+    problems = []
+    for item, cap in caps.items():
+        limit = above.caps.get(item)
+        # (No cap of its own on an item: the one above holds, see queries.policy_of.)
+        if limit is not None and cap is not None and cap > limit:
+            label = CapItem(item).label.split("（")[0]
+            problems.append(f"{label}上限不能高于{who}的 {rules.money(limit)} 元")
+    if above.blocks and enforcement != CapEnforcement.BLOCK:
+        problems.append(f"{who}规定超标不能保存，本工会不能改为只提醒")
+    if above.festival_goods_only and not festival_goods_only:
+        problems.append(f"{who}规定节日慰问只发实物，本工会不能取消")
+    if above.birthday_cake_only and not birthday_cake_only:
+        problems.append(f"{who}规定生日慰问只发蛋糕或蛋糕券，本工会不能取消")
+    if problems:
+        raise ServiceError("；".join(problems) + "。下级工会只能在上级标准之内从严设置。")
 
 
 @transaction.atomic
@@ -198,17 +239,6 @@ def policy_clear(*, actor: User | None, union: Union) -> None:
 
 
 # Caps -----------------------------------------------------------------------------------
-
-
-def _item_q(item: str) -> Q:
-    """The visits that count against ``item``'s yearly cap."""
-    if item in (CapItem.SICK, CapItem.SICK_SURGERY):
-        return Q(reason=VisitReason.SICK)
-    if item == CapItem.MEMBER_DEATH:
-        return Q(reason=VisitReason.BEREAVEMENT, variant=VisitVariant.MEMBER_DEATH)
-    if item == CapItem.RELATIVE_DEATH:
-        return Q(reason=VisitReason.BEREAVEMENT) & ~Q(variant=VisitVariant.MEMBER_DEATH)
-    return Q(reason=item)
 
 
 def cap_warning(
@@ -255,35 +285,38 @@ def _visit_cap(
         return None
     spent = ZERO
     if member is not None and item not in rules.PER_PAYMENT:
-        year = Visit.objects.filter(
-            _item_q(item),
-            member=member,
-            state=EntryState.VALID,
-            date__gte=dt.date(date.year, 1, 1),
-            date__lte=dt.date(date.year, 12, 31),
-        ).aggregate(
-            total=Sum("amount"), surgery=Count("id", filter=Q(variant=VisitVariant.SURGERY))
-        )
-        spent = year["total"] or ZERO
+        year = year_spending([member.pk], item, date.year).get(member.pk, Spent())
+        spent = year.total
         # A year with a stay that needed surgery is held to the surgery cap, whichever
         # stay this visit is for (住院慰问 is one yearly sum).
-        if item == CapItem.SICK and year["surgery"]:
+        if item == CapItem.SICK and year.surgery:
             item = CapItem.SICK_SURGERY
     return cap_warning(policy=policy, item=item, amount=amount, spent=spent)
 
 
-def _festival_form(policy: Policy, reason: str, form: str) -> None:
+def form_problem(policy: Policy, reason: str, form: str) -> str | None:
+    """What the form of a gift may not be (DOMAIN.md, 年节 and 生日), or ``None``."""
     if (
         reason == VisitReason.FESTIVAL
         and policy.festival_goods_only
         and form in (VisitForm.CASH, VisitForm.VOUCHER)
     ):
-        raise ServiceError(
-            {
-                "form": "节日慰问只能发放实物，不能发放现金、购物卡或购物券（《基层工会经费收支管理办法》）。"
-                "如本工会另有规定，可由主席在「关爱标准」中关闭这一项。"
-            }
+        return (
+            "节日慰问只能发放实物，不能发放现金、购物卡或购物券（《基层工会经费收支管理办法》）。"
+            "如本工会另有规定，可由主席在「关爱标准」中关闭这一项。"
         )
+    if reason == VisitReason.BIRTHDAY and policy.birthday_cake_only and form == VisitForm.CASH:
+        return (
+            "生日慰问发放生日蛋糕或蛋糕券，不能发放现金。"
+            "如本工会另有规定，可由主席在「关爱标准」中关闭这一项。"
+        )
+    return None
+
+
+def _check_form(policy: Policy, reason: str, form: str) -> None:
+    problem = form_problem(policy, reason, form)
+    if problem:
+        raise ServiceError({"form": problem})
 
 
 def _enforce(policy: Policy, warning: str | None, confirm: bool) -> str:
@@ -316,13 +349,6 @@ VISIT_FIELDS = (
 )
 
 
-def _clean_variant(reason: str, variant: str) -> str:
-    allowed = REASON_VARIANTS.get(reason, (VisitVariant.NONE,))
-    if variant not in allowed:
-        return allowed[0]
-    return variant
-
-
 @transaction.atomic
 def visit_create(
     *,
@@ -341,8 +367,10 @@ def visit_create(
     visitors: str = "",
     note: str = "",
     confirm_over_cap: bool = False,
+    photo: UploadedFile | None = None,
 ) -> Visit:
-    """Record a 慰问, checking the caps in force at the member's union.
+    """Record a 慰问 (with its photo, if any), checking the caps in force at the
+    member's union.
 
     The visit belongs to the member's union (a named retiree or family member without a
     roster entry: to ``union``). Past a cap it is refused or, where the policy only
@@ -367,6 +395,8 @@ def visit_create(
         raise ServiceError({"form": "请选择慰问形式。"})
     value = _amount(amount)
     _not_future(date, "date", "慰问日期")
+    if photo is not None:
+        check_photo(photo)  # before anything is written: a refused photo saves nothing
     if not recipient:
         recipient = (
             Recipient.RETIREE
@@ -386,8 +416,8 @@ def visit_create(
         )
     name = recipient_name.strip() or (member.name if member else "")
     policy = policy_for(union)
-    _festival_form(policy, reason, form)
-    variant = _clean_variant(reason, variant)
+    _check_form(policy, reason, form)
+    variant = rules.clean_variant(reason, variant)
     warning = _visit_cap(
         policy=policy, member=member, reason=reason, variant=variant, amount=value, date=date
     )
@@ -421,6 +451,8 @@ def visit_create(
         changes=audit.diff(Visit, {}, audit.snapshot(visit, VISIT_FIELDS)),
         summary=summary,
     )
+    if photo is not None:
+        visit_photo_add(actor=actor, visit=visit, upload=photo)
     return visit
 
 
@@ -478,9 +510,9 @@ def visit_batch_preview(
     # Each member under the policy of their own union, as for one visit (a branch
     # below may have set stricter caps than the union the batch is given for).
     policies = policies_for(union, {m.union for m in members})
-    _festival_form(policy_for(union), reason, form)
+    _check_form(policy_for(union), reason, form)
     for m in members:
-        _festival_form(policies[m.union_id], reason, form)
+        _check_form(policies[m.union_id], reason, form)
     ids = [m.pk for m in members]
     already = set(
         Visit.objects.filter(
@@ -488,32 +520,20 @@ def visit_batch_preview(
         ).values_list("member_id", flat=True)
     )
     kept = [m for m in members if m.pk not in already]
-    item = rules.cap_item(reason, _clean_variant(reason, ""))
+    item = rules.cap_item(reason, rules.clean_variant(reason, ""))
     over: list[tuple[Member, str]] = []
     blocked = False
     if item is not None and any(p.caps.get(item) is not None for p in policies.values()):
-        spent: dict[int, Decimal] = {}
+        spent: dict[int, Spent] = {}
         if item not in rules.PER_PAYMENT:
-            rows = (
-                Visit.objects.filter(
-                    _item_q(item),
-                    member_id__in=ids,
-                    state=EntryState.VALID,
-                    date__gte=dt.date(date.year, 1, 1),
-                    date__lte=dt.date(date.year, 12, 31),
-                )
-                .order_by()
-                .values("member_id")
-                .annotate(total=Sum("amount"))
-            )
-            spent = {r["member_id"]: r["total"] for r in rows}
+            spent = year_spending(ids, item, date.year)
         for m in kept:
             policy = policies[m.union_id]
             warning = cap_warning(
                 policy=policy,
                 item=item,
                 amount=value,
-                spent=spent.get(m.pk, ZERO),
+                spent=spent.get(m.pk, Spent()).total,
                 who=f"{m.name}：",
             )
             if warning:
@@ -567,7 +587,7 @@ def visit_batch(
         raise ServiceError({"date": "这一天已为这些会员登记过同样的慰问，没有新的记录可保存。"})
     batch = uuid.uuid4().hex
     made_by = _actor(actor)
-    variant = _clean_variant(reason, "")
+    variant = rules.clean_variant(reason, "")
     visits = [
         Visit(
             union=m.union,
@@ -670,9 +690,8 @@ def image_type(head: bytes) -> tuple[str, str] | None:
 
 
 @transaction.atomic
-def visit_photo_add(*, actor: User | None, visit: Visit, upload: UploadedFile) -> VisitPhoto:
-    if actor is not None:
-        require(actor, Perm.CARE_EDIT, visit.union)
+def check_photo(upload: UploadedFile) -> tuple[str, str]:
+    """``(content type, suffix)`` of an acceptable photo; refuses the rest, saying why."""
     limit = settings.GONGHUI_PHOTO_MAX_BYTES
     if upload.size and upload.size > limit:
         raise ServiceError({"photo": f"照片不能超过 {limit // (1024 * 1024)} MB，请压缩后再上传。"})
@@ -681,7 +700,14 @@ def visit_photo_add(*, actor: User | None, visit: Visit, upload: UploadedFile) -
     kind = image_type(head)
     if kind is None:
         raise ServiceError({"photo": "只能上传 JPG、PNG、WEBP 或 GIF 格式的照片。"})
-    content_type, suffix = kind
+    return kind
+
+
+@transaction.atomic
+def visit_photo_add(*, actor: User | None, visit: Visit, upload: UploadedFile) -> VisitPhoto:
+    if actor is not None:
+        require(actor, Perm.CARE_EDIT, visit.union)
+    content_type, suffix = check_photo(upload)
     photo = VisitPhoto(
         visit=visit,
         name=(upload.name or f"照片{suffix}")[:200],
@@ -740,8 +766,15 @@ def stay_create(
 def stay_discharge(
     *, actor: User | None, stay: HospitalStay, discharged_on: dt.date
 ) -> HospitalStay:
+    stay = (
+        HospitalStay.objects.select_for_update(of=("self",))
+        .select_related("member", "union")
+        .get(pk=stay.pk)
+    )
     if actor is not None:
         require(actor, Perm.CARE_EDIT, stay.union)
+    if stay.discharged_on is not None:
+        raise ServiceError(f"{stay.member.name}已于 {stay.discharged_on:%Y-%m-%d} 登记出院。")
     if discharged_on < stay.admitted_on:
         raise ServiceError({"discharged_on": "出院日期不能早于住院日期。"})
     _not_future(discharged_on, "discharged_on", "出院日期")
@@ -1167,6 +1200,13 @@ def subsidy_approve(
         require(actor, Perm.CARE_APPROVE, subsidy.union)
     _not_own(actor, subsidy, "批准")
     old = _move(subsidy, SubsidyStatus.APPROVED)  # the state first: then the amount
+    if (
+        actor is not None
+        and subsidy.events.filter(to_status=SubsidyStatus.REVIEWED, actor=actor).exists()
+    ):
+        raise ServiceError(
+            "审核和审批应由两个人办理：您已审核过这份申请，请由另一位有审批权限的人批准。"
+        )
     value = _amount(
         amount if amount not in (None, "") else subsidy.requested_amount, "批准金额", positive=True
     )
@@ -1600,3 +1640,92 @@ def claim_decide(
         summary=f"理赔{claim.get_status_display()}：{claim.programme}，{claim.member.name}",
     )
     return claim
+
+
+# Imports ------------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerPlan:
+    """The rows an import of a ledger writes (checked by ``care.imports``), and what its
+    audit row says of them."""
+
+    rows: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    record_id: int | None = None
+    file_name: str = ""
+
+
+def _import_rows(
+    *, actor: User | None, plan: LedgerPlan, perm: Perm, label: str, total: Decimal
+) -> None:
+    """Insert the planned rows and the import's audit row. Every row's union must be
+    within the importer's reach (checked again here, at write time)."""
+    union_ids = {r.union_id for r in plan.rows}
+    if actor is not None:
+        for union in Union.objects.filter(pk__in=union_ids):
+            require(actor, perm, union)
+    model = type(plan.rows[0]) if plan.rows else Visit
+    model.objects.bulk_create(plan.rows, batch_size=1000)
+    ids = [r.pk for r in plan.rows]
+    changes: dict[str, Any] = {"新增": len(ids), "合计金额": str(total)}
+    if plan.record_id:
+        changes["导入记录"] = plan.record_id
+    if ids:
+        changes["编号"] = f"{min(ids)}–{max(ids)}"
+    if plan.warnings:
+        changes["超标准"] = len(plan.warnings)
+    record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
+    audit.record(
+        actor=actor,
+        action=AuditAction.IMPORT,
+        obj=record,
+        union=common_ancestor(union_ids),
+        summary=f"导入{label}「{plan.file_name}」：新增 {len(ids)} 条，合计 {rules.money(total)} 元",
+        changes=changes,
+    )
+
+
+@transaction.atomic
+def visits_import(*, actor: User | None, plan: LedgerPlan) -> None:
+    """Write the visits of a checked 慰问 sheet (``care.imports.VisitImport``)."""
+    total = sum((v.amount for v in plan.rows), ZERO)
+    _import_rows(actor=actor, plan=plan, perm=Perm.CARE_EDIT, label="慰问记录", total=total)
+
+
+@transaction.atomic
+def subsidies_import(*, actor: User | None, plan: LedgerPlan) -> None:
+    """Record subsidies already paid, each with its history (``SubsidyImport``).
+
+    Money that went out: only those who pay (``care.pay``) record it, and never to
+    themselves.
+    """
+    if actor is not None:
+        own = [s for s in plan.rows if s.member.user_id == actor.pk]
+        if own:
+            raise ServiceError("不能登记发给自己的补助，请由其他有权限的人导入。")
+    total = sum((s.paid_amount for s in plan.rows), ZERO)
+    _import_rows(actor=actor, plan=plan, perm=Perm.CARE_PAY, label="已发放的补助", total=total)
+    who = _actor(actor)
+    SubsidyEvent.objects.bulk_create(
+        [
+            SubsidyEvent(
+                subsidy=s,
+                from_status="",
+                to_status=SubsidyStatus.PAID,
+                amount=s.paid_amount,
+                note=f"导入已发放记录（{plan.file_name}）"[:500],
+                actor=who,
+                actor_name=who.display_name if who is not None else "系统",
+            )
+            for s in plan.rows
+        ],
+        batch_size=1000,
+    )
+
+
+@transaction.atomic
+def donations_import(*, actor: User | None, plan: LedgerPlan) -> None:
+    """Write the gifts of a checked 捐款 sheet (``DonationImport``)."""
+    total = sum((d.amount for d in plan.rows), ZERO)
+    _import_rows(actor=actor, plan=plan, perm=Perm.CARE_EDIT, label="捐款记录", total=total)

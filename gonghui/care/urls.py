@@ -39,6 +39,7 @@ urlpatterns = [
     path("coverage/<int:pk>/", views.programme_detail, name="programme"),
     path("coverage/<int:pk>/enrol/", views.programme_enrol, name="programme_enrol"),
     path("coverage/<int:pk>/claims/", views.claim_create, name="claim_create"),
+    path("enrolments/<int:pk>/remove/", views.enrolment_remove, name="enrolment_remove"),
     path("claims/<int:pk>/decide/", views.claim_decide, name="claim_decide"),
     # 关爱标准
     path("policy/", views.policy, name="policy"),

@@ -16,19 +16,27 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gonghui.common import audit
 from gonghui.common.reporting import Period
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants, top_unions, visible
-from gonghui.common.web import AuthedRequest, add_errors, paginate, posted, render_page
+from gonghui.common.web import (
+    AuthedRequest,
+    add_errors,
+    paginate,
+    posted,
+    query_without_page,
+    render_page,
+)
 from gonghui.members.models import Member
 from gonghui.members.queries import own_member
 from gonghui.org.models import Union, subtree_q
 
 from . import forms as f
-from . import queries, services
+from . import queries, rules, services
 from .choices import CapItem, SubsidyStatus
 from .models import (
     Claim,
     CoverageProgramme,
     Donation,
     DonationDrive,
+    Enrolment,
     HardshipFile,
     HospitalStay,
     Subsidy,
@@ -45,18 +53,25 @@ def _area(request: AuthedRequest, perm: Perm = Perm.CARE_VIEW) -> None:
         raise PermissionDenied("您没有办理关爱服务的权限。")
 
 
-def _query(request: AuthedRequest) -> str:
-    q = request.GET.copy()
-    q.pop("page", None)
-    return q.urlencode()
-
-
 def _save_or_ask(form: Any, exc: ValidationError) -> None:
     """A service's refusal on the form; a cap warning becomes the「仍然保存」box."""
     if isinstance(exc, services.OverCap):
         form.ask_to_confirm(exc.warning)
         return
     add_errors(form, exc)
+
+
+def _member_initial(request: AuthedRequest) -> dict[str, Any]:
+    """A form opened from a member's page (``?member=<id>``) starts with that member."""
+    if not request.GET.get("member"):
+        return {}
+    member = get_visible_or_404(
+        Member.objects.select_related("union"),
+        request.user,
+        Perm.CARE_EDIT,
+        pk=request.GET["member"],
+    )
+    return {"member": member}
 
 
 # Home -----------------------------------------------------------------------------------
@@ -77,7 +92,6 @@ def home(request: AuthedRequest) -> HttpResponse:
             "panels": [(u, care_facts(union=u, period=period)) for u in roots],
             "period": period,
             "can_edit": g.any(Perm.CARE_EDIT),
-            "can_approve": g.any(Perm.CARE_APPROVE),
             "pending": queries.subsidies(request.user)
             .filter(
                 status__in=[SubsidyStatus.APPLIED, SubsidyStatus.REVIEWED, SubsidyStatus.APPROVED]
@@ -98,7 +112,7 @@ def visit_list(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "page": paginate(request, qs, PAGE),
         "totals": queries.visit_totals(qs),
-        "query": _query(request),
+        "query": query_without_page(request),
         "can_edit": grants(request.user).any(Perm.CARE_EDIT),
     }
     return render_page(request, "care/visits.html", context, "care/partials/visits.html")
@@ -107,14 +121,7 @@ def visit_list(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def visit_create(request: AuthedRequest) -> HttpResponse:
     _area(request, Perm.CARE_EDIT)
-    initial: dict[str, Any] = {}
-    if request.GET.get("member"):
-        initial["member"] = get_visible_or_404(
-            Member.objects.select_related("union"),
-            request.user,
-            Perm.CARE_EDIT,
-            pk=request.GET["member"],
-        )
+    initial = _member_initial(request)
     if request.GET.get("reason"):
         initial["reason"] = request.GET["reason"]
     form = f.VisitCreateForm(
@@ -122,42 +129,37 @@ def visit_create(request: AuthedRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        photo = d.pop("photo", None)
-        if photo and services.image_type(photo.read(16)) is None:
-            form.add_error("photo", "只能上传 JPG、PNG、WEBP 或 GIF 格式的照片。")
+        try:
+            visit = services.visit_create(
+                actor=request.user,
+                member=d["member"],
+                union=d.get("union"),
+                recipient=d["recipient"],
+                recipient_name=d["recipient_name"],
+                relation=d["relation"],
+                date=d["date"],
+                reason=d["reason"],
+                variant=d.get("variant") or "",
+                form=d["form"],
+                amount=d["amount"],
+                goods=d["goods"],
+                visitors=d["visitors"],
+                note=d["note"],
+                confirm_over_cap=d["confirm_over_cap"],
+                photo=d.get("photo"),
+            )
+        except ValidationError as exc:
+            _save_or_ask(form, exc)
         else:
-            if photo:
-                photo.seek(0)
-            try:
-                visit = services.visit_create(
-                    actor=request.user,
-                    member=d["member"],
-                    union=d.get("union"),
-                    recipient=d["recipient"],
-                    recipient_name=d["recipient_name"],
-                    relation=d["relation"],
-                    date=d["date"],
-                    reason=d["reason"],
-                    variant=d.get("variant") or "",
-                    form=d["form"],
-                    amount=d["amount"],
-                    goods=d["goods"],
-                    visitors=d["visitors"],
-                    note=d["note"],
-                    confirm_over_cap=d["confirm_over_cap"],
-                )
-            except ValidationError as exc:
-                _save_or_ask(form, exc)
+            text = f"已登记：{visit}，{visit.amount} 元。"
+            if visit.over_cap:
+                messages.warning(request, text + "（超出标准，已记录确认）")
             else:
-                if photo:
-                    services.visit_photo_add(actor=request.user, visit=visit, upload=photo)
-                text = f"已登记：{visit}，{visit.amount} 元。"
-                if visit.over_cap:
-                    messages.warning(request, text + "（超出标准，已记录确认）")
-                else:
-                    messages.success(request, text)
-                return redirect("care:visit", pk=visit.pk)
-    return render(request, "care/visit_form.html", {"form": form})
+                messages.success(request, text)
+            return redirect("care:visit", pk=visit.pk)
+    # A file input cannot be refilled: say so when the page comes back with a photo chosen.
+    lost_photo = request.method == "POST" and bool(request.FILES.get("photo"))
+    return render(request, "care/visit_form.html", {"form": form, "lost_photo": lost_photo})
 
 
 def visit_detail(request: AuthedRequest, pk: int) -> HttpResponse:
@@ -175,7 +177,6 @@ def visit_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "visit": visit,
             "photos": list(visit.photos.all()),
             "can_edit": can_edit,
-            "reverse_form": f.ReasonForm(),
             "photo_form": f.PhotoForm(),
             "history": audit.history(visit)[:20],
         },
@@ -259,7 +260,12 @@ def visit_batch(request: AuthedRequest) -> HttpResponse:
                 preview = services.visit_batch_preview(**args)
                 form = f.BatchForm({**request.POST.dict(), "previewed": "1"}, viewer=request.user)
                 form.is_valid()
-                if preview.over_cap:
+                if preview.over_cap and preview.blocked:
+                    form.add_error(
+                        "amount",
+                        f"{len(preview.over_cap)} 人超过标准，本工会规定超标不能保存，请调整金额。",
+                    )
+                elif preview.over_cap:
                     form.ask_to_confirm(preview.over_cap[0][1])
             else:
                 visits = services.visit_batch(
@@ -288,7 +294,7 @@ def visit_batch(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def stay_create(request: AuthedRequest) -> HttpResponse:
     _area(request, Perm.CARE_EDIT)
-    form = f.StayForm(posted(request), viewer=request.user)
+    form = f.StayForm(posted(request), viewer=request.user, initial=_member_initial(request))
     if request.method == "POST" and form.is_valid():
         try:
             stay = services.stay_create(actor=request.user, **form.cleaned_data)
@@ -336,7 +342,7 @@ def hardship_list(request: AuthedRequest) -> HttpResponse:
         "care/hardship_list.html",
         {
             "page": paginate(request, qs.order_by("-opened_on", "-id"), PAGE),
-            "query": _query(request),
+            "query": query_without_page(request),
             "union": union,
             "as_of": as_of,
             "status": status,
@@ -366,14 +372,7 @@ def _date_param(request: AuthedRequest, name: str) -> dt.date | None:
 @require_http_methods(["GET", "POST"])
 def hardship_create(request: AuthedRequest) -> HttpResponse:
     _area(request, Perm.CARE_EDIT)
-    initial = {}
-    if request.GET.get("member"):
-        initial["member"] = get_visible_or_404(
-            Member.objects.select_related("union"),
-            request.user,
-            Perm.CARE_EDIT,
-            pk=request.GET["member"],
-        )
+    initial = _member_initial(request)
     form = f.HardshipOpenForm(posted(request), viewer=request.user, initial=initial)
     household = f.HouseholdFormSet(posted(request), prefix="household")
     if request.method == "POST" and form.is_valid() and household.is_valid():
@@ -521,7 +520,7 @@ def subsidy_list(request: AuthedRequest) -> HttpResponse:
         "care/subsidies.html",
         {
             "page": paginate(request, qs.order_by("-applied_on", "-id"), PAGE),
-            "query": _query(request),
+            "query": query_without_page(request),
             "union": union,
             "status": status,
             "statuses": SubsidyStatus.choices,
@@ -535,14 +534,7 @@ def subsidy_list(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def subsidy_create(request: AuthedRequest) -> HttpResponse:
     _area(request, Perm.CARE_EDIT)
-    initial = {}
-    if request.GET.get("member"):
-        initial["member"] = get_visible_or_404(
-            Member.objects.select_related("union"),
-            request.user,
-            Perm.CARE_EDIT,
-            pk=request.GET["member"],
-        )
+    initial = _member_initial(request)
     form = f.SubsidyCreateForm(posted(request), viewer=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -671,7 +663,7 @@ def drive_list(request: AuthedRequest) -> HttpResponse:
         "care/drives.html",
         {
             "page": paginate(request, qs, PAGE),
-            "query": _query(request),
+            "query": query_without_page(request),
             "can_edit": grants(request.user).any(Perm.CARE_EDIT),
         },
     )
@@ -705,7 +697,7 @@ def _drive_context(
         "drive": drive,
         "totals": queries.drive_totals(drive),
         "page": paginate(request, queries.donations_of(drive, all_states=show_all), PAGE),
-        "query": _query(request),
+        "query": query_without_page(request),
         "show_all": show_all,
         "can_edit": can_edit,
         "form": form or (f.DonationForm(viewer=request.user) if can_edit else None),
@@ -785,7 +777,7 @@ def donation_list(request: AuthedRequest) -> HttpResponse:
         {
             "form": form,
             "page": paginate(request, qs, PAGE),
-            "query": _query(request),
+            "query": query_without_page(request),
             "totals": totals,
         },
     )
@@ -853,7 +845,7 @@ def _programme_context(
         "enrolled": programme.enrolments.count(),
         "rate": round(enrolled_eligible * 100 / eligible_count, 1) if eligible_count else None,
         "page": paginate(request, enrolments, PAGE),
-        "query": _query(request),
+        "query": query_without_page(request),
         "claims": list(programme.claims.select_related("member").order_by("-date", "-id")[:200]),
         "can_edit": can_edit,
         "enrol_form": forms.get("enrol") or f.EnrolForm(viewer=request.user),
@@ -893,6 +885,25 @@ def programme_enrol(request: AuthedRequest, pk: int) -> HttpResponse:
             return redirect("care:programme", pk=pk)
     context = _programme_context(request, programme, enrol=form)
     return render(request, "care/programme_detail.html", context, status=400)
+
+
+@require_POST
+def enrolment_remove(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Take back an enrolment made by mistake."""
+    enrolment = get_visible_or_404(
+        Enrolment.objects.select_related("programme__union", "member"),
+        request.user,
+        Perm.CARE_EDIT,
+        via="programme__union",
+        pk=pk,
+    )
+    try:
+        services.enrolment_remove(actor=request.user, enrolment=enrolment)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"已取消{enrolment.member.name}的参保。")
+    return redirect("care:programme", pk=enrolment.programme_id)
 
 
 @require_POST
@@ -955,9 +966,16 @@ def policy(request: AuthedRequest) -> HttpResponse:
         "preset": current.preset,
         "enforcement": current.enforcement,
         "festival_goods_only": current.festival_goods_only,
+        "birthday_cake_only": current.birthday_cake_only,
         "dibao_line": current.dibao_line,
         "accident_ratio": current.accident_ratio,
-        **{f"cap_{k}": v for k, v in current.overrides.items() if own and v is not None},
+        # The caps in force that the preset alone would not give (set here or above):
+        # saving the form unchanged keeps the standard as it is.
+        **{
+            f"cap_{k}": v
+            for k, v in current.caps.items()
+            if v is not None and v != rules.PRESETS[current.preset].get(k)
+        },
     }
     form = f.PolicyForm(posted(request), initial=initial)
     if request.method == "POST":
@@ -976,6 +994,7 @@ def policy(request: AuthedRequest) -> HttpResponse:
                     preset=d["preset"],
                     enforcement=d["enforcement"],
                     festival_goods_only=d["festival_goods_only"],
+                    birthday_cake_only=d["birthday_cake_only"],
                     overrides=form.overrides(),
                     dibao_line=d["dibao_line"],
                     accident_ratio=d["accident_ratio"],

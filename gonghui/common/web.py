@@ -54,5 +54,12 @@ def add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+def query_without_page(request: HttpRequest) -> str:
+    """The list's own query string without ``page``: for pager links and export buttons."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int) -> Page:
     return Paginator(qs, per_page).get_page(request.GET.get("page"))

@@ -11,7 +11,9 @@ from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, When
 
+from gonghui.common import crypto
 from gonghui.common.scope import Perm, visible
+from gonghui.common.validators import id_number_problem, normalize_id_number
 from gonghui.org.models import Union, User, subtree_q
 
 from .choices import ACTIVE_AFTER, CURRENT_STATUSES, AgeBand, MemberStatus
@@ -244,7 +246,8 @@ _LABELLED = re.compile(r"^(?P<name>.+?)\s*[（(](?P<code>[^）)]+)[）)]$")
 
 def find_members(viewer: User, perm: Perm, text: str, limit: int = 20) -> list[Member]:
     """The members in ``viewer``'s scope that ``text`` names: ``张三（HX0012）`` (as the
-    suggestions write them), a 会员证号 or 工号, or a name. Current members first."""
+    suggestions write them), a 身份证号, a 会员证号 or 工号, or a name. Current members
+    first (as ``members.matching`` does for a sheet)."""
     text = " ".join(text.split())
     qs = visible(Member.objects.select_related("union"), viewer, perm)
     labelled = _LABELLED.match(text)
@@ -255,6 +258,11 @@ def find_members(viewer: User, perm: Perm, text: str, limit: int = 20) -> list[M
         )
         if found:
             return found
+    if not id_number_problem(text):  # a full 身份证号: by its look-up hash
+        digest = crypto.lookup_hash(normalize_id_number(text), purpose="id")
+        by_id = list(qs.filter(id_number_hash=digest)[:limit])
+        current = [m for m in by_id if m.status in CURRENT_STATUSES]
+        return current or by_id
     by_code = list(qs.filter(Q(card_no=text.upper()) | Q(employee_no=text))[:limit])
     if by_code:
         return by_code

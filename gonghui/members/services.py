@@ -29,6 +29,7 @@ from gonghui.common.validators import (
 )
 from gonghui.org.choices import UnionKind
 from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.queries import common_ancestor
 
 from .choices import (
     CURRENT_STATUSES,
@@ -1033,27 +1034,12 @@ def members_import(
         actor=actor,
         action=AuditAction.IMPORT,
         obj=record,
-        union=_common_ancestor(unions),
+        union=common_ancestor(unions),
         summary=f"导入会员名册「{plan.file_name}」：新增 {len(plan.new)} 人，"
         f"修改 {len(plan.updates)} 人{tag}",
         changes=summary_changes,
     )
     report(total)
-
-
-def _common_ancestor(union_ids: set[int]) -> Union | None:
-    """The deepest node above (or at) every one of ``union_ids``: where an import's
-    summary sits in the audit log."""
-    if not union_ids:
-        return None
-    paths = list(Union.objects.filter(pk__in=union_ids).values_list("path", flat=True))
-    prefix = paths[0]
-    for p in paths[1:]:
-        while not p.startswith(prefix):
-            prefix = prefix[: prefix[:-1].rfind(".") + 1]
-    if not prefix:
-        return None
-    return Union.objects.filter(path=prefix).first()
 
 
 @transaction.atomic

@@ -61,6 +61,9 @@ def _detail_context(
         "can_edit": can_edit,
         "can_reveal": can(request.user, Perm.ROSTER_PII, member.union),
         "can_manage_login": can(request.user, Perm.USERS_MANAGE, member.union),
+        # The care area's links for this member (关爱), for those who may use them here.
+        "can_care_view": can(request.user, Perm.CARE_VIEW, member.union),
+        "can_care_edit": can(request.user, Perm.CARE_EDIT, member.union),
         "history": audit.history(member)[:50] if can_edit else None,
         "change_form": change_form if can_edit else None,
     }

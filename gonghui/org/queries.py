@@ -56,3 +56,18 @@ def users(viewer: User) -> QuerySet[User]:
 
 def roles_of(viewer: User, user: User) -> QuerySet[RoleAssignment]:
     return visible(user.roles.select_related("union"), viewer, Perm.USERS_MANAGE)
+
+
+def common_ancestor(union_ids: set[int]) -> Union | None:
+    """The deepest node above (or at) every one of ``union_ids``: where an import's
+    summary sits in the audit log, so that each chair above sees it."""
+    if not union_ids:
+        return None
+    paths = list(Union.objects.filter(pk__in=union_ids).values_list("path", flat=True))
+    prefix = paths[0]
+    for p in paths[1:]:
+        while not p.startswith(prefix):
+            prefix = prefix[: prefix[:-1].rfind(".") + 1]
+    if not prefix:
+        return None
+    return Union.objects.filter(path=prefix).first()

@@ -343,3 +343,70 @@ def test_every_care_import_offers_a_template(world: World, kind: str) -> None:
     book = files.read_xlsx(response.content)
     headers = [c.value for c in next(book.worksheets[0].iter_rows(max_row=1))]
     assert "身份证号" in headers and "工号" in headers and "会员证号" in headers
+
+
+def test_paid_subsidies_are_imported_by_those_who_pay_and_never_to_themselves(
+    world: World, tmp_path: Path
+) -> None:
+    from gonghui.org.choices import Role
+
+    committee = f.user("committee", world.school, role=Role.COMMITTEE)
+    rows = [["2025-01-20", "张三", "T001", "困难补助", 1000, "", ""]]
+    refused = run(tmp_path, "subsidies", rows, SUBSIDY_HEADERS, actor=committee, union=world.school)
+    assert refused.problem == "您没有向「第一中学工会」导入已发放的补助的权限。"
+    from gonghui.members import services as member_services
+
+    treasurer = f.user("treasurer", world.school, role=Role.TREASURER)
+    member_services.member_link_user(actor=None, member=world.member, user=None)
+    member_services.member_link_user(actor=None, member=world.member, user=treasurer)
+    own = run(tmp_path, "subsidies", rows, SUBSIDY_HEADERS, actor=treasurer, union=world.school)
+    assert lines(own) == ["第2行：不能登记发给自己的补助，请由其他有权限的人导入"]
+    assert Subsidy.objects.count() == 0
+
+
+def test_the_visit_export_holds_valid_visits_to_members_only(world: World, tmp_path: Path) -> None:
+    kept = services.visit_create(
+        actor=None, member=world.member, date=ON, reason="sick", form="cash", amount=500
+    )
+    wrong = services.visit_create(
+        actor=None, member=world.member, date=ON, reason="wedding", form="cash", amount=600
+    )
+    services.visit_reverse(actor=None, visit=wrong, reason="登记错了")
+    services.visit_create(
+        actor=None,
+        union=world.group,
+        recipient="retiree",
+        recipient_name="老教师",
+        date=ON,
+        reason="other",
+        form="goods",
+        amount=100,
+    )
+    from tests.conftest import login
+
+    response = login(world.chair).get("/imports/export/visits/", {"states": "1"})
+    book = files.read_xlsx(response.content)
+    rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 1 and kept.member is not None
+    assert rows[0][1] == "张三"
+
+
+def test_donations_follow_the_services_rules(world: World, tmp_path: Path) -> None:
+    from gonghui.members import services as member_services
+
+    services.drive_create(actor=None, union=world.school, name="一日捐", start_date=ON)
+    member_services.member_change(
+        actor=None, member=world.other_branch_member, kind="withdraw", date=ON
+    )
+    result = run(
+        tmp_path,
+        "donations",
+        [["一日捐", "张三", "", 100, ON - dt.timedelta(days=1)], ["一日捐", "李四", "", 50, ON]],
+        DONATION_HEADERS,
+        actor=world.chair,
+        union=world.school,
+    )
+    assert lines(result) == [
+        "第2行「日期」：早于活动开始日期（2025-05-06）",
+        "第3行：李四目前「已退会」，不能登记为会员捐款",
+    ]

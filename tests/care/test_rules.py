@@ -92,6 +92,7 @@ def policy(preset: str, overrides: dict[str, object] | None = None) -> Policy:
         caps=rules.caps_of(preset, overrides),
         enforcement=CapEnforcement.WARN,
         festival_goods_only=True,
+        birthday_cake_only=True,
         dibao_line=None,
         accident_ratio=rules.DEFAULT_ACCIDENT_RATIO,
     )

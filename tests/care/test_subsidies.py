@@ -70,13 +70,14 @@ def apply(
 
 
 def bring_to(world: World, status: str, amount: Any = 1000) -> Subsidy:
-    """A subsidy applied for by the officer and moved by the chair to ``status``."""
+    """A subsidy applied for by the officer, reviewed by the committee (here: the
+    system) and moved on by the chair to ``status``."""
     subsidy = apply(world, amount=amount)
     if status == S.APPLIED:
         return subsidy
     if status == S.REJECTED:
         return services.subsidy_reject(actor=world.chair, subsidy=subsidy, reason="材料不全")
-    subsidy = services.subsidy_review(actor=world.chair, subsidy=subsidy)
+    subsidy = services.subsidy_review(actor=None, subsidy=subsidy)
     if status == S.REVIEWED:
         return subsidy
     subsidy = services.subsidy_approve(actor=world.chair, subsidy=subsidy)
@@ -298,7 +299,8 @@ def test_the_applicant_may_not_review_approve_or_pay(world: World) -> None:
     with pytest.raises(ServiceError, match="不能批准自己提交或自己受益的补助申请"):
         services.subsidy_approve(actor=world.chair, subsidy=subsidy)
     assert written() == before
-    services.subsidy_approve(actor=world.officer, subsidy=subsidy)
+    second = f.user("second", world.branch)  # the reviewer does not approve (four eyes)
+    services.subsidy_approve(actor=second, subsidy=subsidy)
     with pytest.raises(ServiceError, match="不能发放自己提交或自己受益的补助申请"):
         services.subsidy_pay(actor=world.chair, subsidy=subsidy)
     services.subsidy_pay(actor=world.officer, subsidy=subsidy)
@@ -350,7 +352,7 @@ def test_officers_of_other_subtrees_may_not_move_it(world: World, who: str) -> N
     with pytest.raises(PermissionDenied):
         services.subsidy_reject(actor=actor, subsidy=subsidy, reason="不同意")
     assert written() == before
-    services.subsidy_review(actor=world.chair, subsidy=subsidy)
+    services.subsidy_review(actor=None, subsidy=subsidy)
     before = written()
     with pytest.raises(PermissionDenied):
         services.subsidy_approve(actor=actor, subsidy=subsidy)
@@ -502,7 +504,7 @@ def test_other_kinds_of_subsidy_are_not_under_the_hardship_cap(world: World) -> 
         actor=None, union=world.school, preset=CapPreset.ANHUI, enforcement=CapEnforcement.BLOCK
     )
     subsidy = apply(world, kind=SubsidyKind.ILLNESS, amount=20000)
-    services.subsidy_review(actor=world.chair, subsidy=subsidy)
+    services.subsidy_review(actor=None, subsidy=subsidy)
     services.subsidy_approve(actor=world.chair, subsidy=subsidy)
     subsidy.refresh_from_db()
     assert subsidy.approved_amount == D("20000.00")
@@ -521,7 +523,7 @@ def test_a_treasurer_may_pay_but_not_review_approve_or_reject(
     with pytest.raises(PermissionDenied):
         services.subsidy_reject(actor=treasurer, subsidy=subsidy, reason="不同意")
     assert written() == before
-    services.subsidy_review(actor=world.chair, subsidy=subsidy)
+    services.subsidy_review(actor=None, subsidy=subsidy)
     before = written()
     with pytest.raises(PermissionDenied):
         services.subsidy_approve(actor=treasurer, subsidy=subsidy)
@@ -558,7 +560,7 @@ def test_a_committee_member_may_review_and_reject_at_review_but_not_approve(
 
 def test_the_branch_chair_approves_within_the_branch_only(world: World) -> None:
     subsidy = apply(world, actor=world.chair, member=world.other_branch_member)
-    services.subsidy_review(actor=world.other_officer, subsidy=subsidy)
+    services.subsidy_review(actor=None, subsidy=subsidy)
     with pytest.raises(PermissionDenied):
         services.subsidy_approve(actor=world.officer, subsidy=subsidy)
     services.subsidy_approve(actor=world.other_officer, subsidy=subsidy)
@@ -583,3 +585,16 @@ def test_an_approval_is_withdrawn_before_payment_by_an_approver_only(
         S.APPROVED,
         S.REJECTED,
     ]
+
+
+def test_review_and_approval_need_two_people(world: World, committee: User) -> None:
+    """Four eyes: whoever reviewed an application does not approve it too."""
+    subsidy = apply(world)
+    services.subsidy_review(actor=world.chair, subsidy=subsidy)
+    before = written()
+    with pytest.raises(ServiceError, match="审核和审批应由两个人办理"):
+        services.subsidy_approve(actor=world.chair, subsidy=subsidy)
+    assert written() == before
+    district_chair = f.user("district_chair", world.district)
+    approved = services.subsidy_approve(actor=district_chair, subsidy=subsidy)
+    assert approved.status == S.APPROVED

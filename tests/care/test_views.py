@@ -174,3 +174,50 @@ def test_a_member_sees_their_own_records_and_applies_for_themself(world: World) 
         .status_code
         == 404
     )
+
+
+def test_a_photo_too_large_saves_nothing_and_says_why(world: World, settings: Any) -> None:
+    settings.GONGHUI_PHOTO_MAX_BYTES = 1024 * 1024
+    big = SimpleUploadedFile("大照片.png", records.PNG + b"\0" * (1024 * 1024), "image/png")
+    response = login(world.officer).post(
+        reverse("care:visit_create"), {**visit_form(world, "300"), "photo": big}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["photo"] == ["照片不能超过 1 MB，请压缩后再上传。"]
+    assert response.context["lost_photo"] is True
+    assert Visit.objects.count() == 0 and VisitPhoto.objects.count() == 0
+
+
+def test_the_form_records_a_retired_member_as_a_retiree(world: World) -> None:
+    member_services.member_change(actor=None, member=world.member, kind="retire", date=TODAY)
+    response = login(world.officer).post(
+        reverse("care:visit_create"),
+        {**visit_form(world, "200", reason="other", form="goods"), "recipient": ""},
+    )
+    assert response.status_code == 302
+    assert Visit.objects.get().recipient == "retiree"
+
+
+def test_birthday_visits_are_cakes_not_cash_while_the_rule_is_on(world: World) -> None:
+    client = login(world.officer)
+    refused = client.post(reverse("care:visit_create"), visit_form(world, "200", reason="birthday"))
+    assert refused.context["form"].errors["form"][0].startswith("生日慰问发放生日蛋糕或蛋糕券")
+    services.policy_set(actor=None, union=world.school, preset="anhui", birthday_cake_only=False)
+    assert (
+        client.post(
+            reverse("care:visit_create"), visit_form(world, "200", reason="birthday")
+        ).status_code
+        == 302
+    )
+
+
+def test_a_discharge_is_recorded_once(world: World) -> None:
+    stay = records.stay(world)
+    client = login(world.officer)
+    url = reverse("care:stay_discharge", args=[stay.pk])
+    client.post(url, {"discharged_on": TODAY.isoformat()})
+    second = client.post(url, {"discharged_on": TODAY.isoformat()}, follow=True)
+    assert "已于" in second.content.decode() and "登记出院" in second.content.decode()
+    from gonghui.common.models import AuditEntry
+
+    assert AuditEntry.objects.filter(summary__startswith="登记出院").count() == 1

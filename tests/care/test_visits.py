@@ -332,7 +332,7 @@ def test_a_branch_may_keep_the_goods_rule_that_the_school_turned_off(world: Worl
 # Policy inheritance ---------------------------------------------------------------------
 
 
-def test_a_policy_set_at_the_school_applies_below_and_a_branch_may_override_it(
+def test_a_policy_set_at_the_school_applies_below_and_a_branch_may_tighten_it(
     world: World,
 ) -> None:
     assert policy_for(world.group).source is None
@@ -342,30 +342,58 @@ def test_a_policy_set_at_the_school_applies_below_and_a_branch_may_override_it(
     with pytest.raises(ServiceError, match="超过全年上限 500 元（福建标准）"):
         visit(world.officer, world.member, 600)
 
-    set_policy(world.branch, CapPreset.ANHUI, enforcement=BLOCK)  # 住院 1000
+    # A branch may not loosen what the school set …
+    with pytest.raises(ServiceError) as exc:
+        set_policy(world.branch, CapPreset.ANHUI, enforcement=BLOCK)  # 住院 1000
+    assert "生病住院慰问上限不能高于上级「第一中学工会」的 500 元" in text(exc)
+    with pytest.raises(ServiceError, match="本工会不能改为只提醒"):
+        set_policy(world.branch, CapPreset.FUJIAN, enforcement=WARN)
+    # … but may tighten it, for itself only.
+    set_policy(world.branch, CapPreset.FUJIAN, enforcement=BLOCK, overrides={"sick": 400})
     assert policy_for(world.group).source == world.branch
-    assert policy_for(world.other_group).source == world.school
-    visit(world.officer, world.member, 600)
-    with pytest.raises(ServiceError, match="（福建标准）"):
-        visit(world.chair, world.other_branch_member, 600)
+    assert policy_for(world.group).caps["sick"] == D(400)
+    assert policy_for(world.other_group).caps["sick"] == D(500)
+    visit(world.officer, world.member, 400)
+    with pytest.raises(ServiceError, match="超过全年上限 400 元"):
+        visit(world.officer, world.member, 1)
+    visit(world.chair, world.other_branch_member, 500)
 
     services.policy_clear(actor=world.officer, union=world.branch)
     assert policy_for(world.group).source == world.school
-    # Back under Fujian: 600 already given, 1 more passes 500.
-    with pytest.raises(ServiceError, match=r"今年已发放生病住院慰问 600 元.*（福建标准）"):
-        visit(world.officer, world.member, 1)
+    # Back under the school's 500: 400 already given, 101 more passes it.
+    with pytest.raises(ServiceError, match=r"今年已发放生病住院慰问 400 元.*（福建标准）"):
+        visit(world.officer, world.member, 101)
+
+
+def test_a_tighter_policy_above_still_binds_a_looser_one_set_before_it(world: World) -> None:
+    """The school tightens after a group set its own: each cap in force is the lowest
+    on the path, a block above blocks below."""
+    set_policy(world.group, CapPreset.ANHUI)  # 结婚 2000, warn
+    set_policy(world.school, CapPreset.ANHUI_2018, enforcement=BLOCK)  # 结婚 600
+    in_force = policy_for(world.group)
+    assert (in_force.source, in_force.caps["wedding"], in_force.blocks) == (
+        world.group,
+        D(600),
+        True,
+    )
+    with pytest.raises(ServiceError, match="超过全年上限 600 元"):
+        visit(world.officer, world.member, 601, reason=VisitReason.WEDDING)
 
 
 def test_a_group_policy_beats_the_branch_and_the_school(world: World) -> None:
     set_policy(world.school, CapPreset.NONE)
     set_policy(world.branch, CapPreset.FUJIAN)
-    set_policy(world.group, CapPreset.ANHUI_2018, enforcement=BLOCK)
+    set_policy(world.group, CapPreset.ANHUI_2018, enforcement=BLOCK, overrides=FUJIAN_OR_LOWER)
     assert policy_for(world.group).preset == CapPreset.ANHUI_2018
     assert policy_for(world.branch).preset == CapPreset.FUJIAN
     assert policy_for(world.school).preset == CapPreset.NONE
     assert policy_for(world.district).source is None
     with pytest.raises(ServiceError, match="安徽（2018年）"):
         visit(world.officer, world.member, 601, reason=VisitReason.WEDDING)
+
+
+#: Anhui 2018's caps brought down to Fujian's where Fujian's are lower.
+FUJIAN_OR_LOWER = {"festival": 1300, "childbirth": 500, "sick": 500, "retirement": 500}
 
 
 def test_policy_set_twice_updates_the_one_row_and_clear_is_audited(world: World) -> None:
