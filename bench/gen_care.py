@@ -380,7 +380,7 @@ def year_visits(
                 over = ""
                 if not surgery and rng.random() < 0.01:
                     amount = 1500
-                    over = "本次生病住院慰问 1500 元，超过全年上限 1000 元（安徽（现行）标准）。"
+                    over = "本次生病住院慰问 1500 元，超过全年上限 1000 元（安徽现行标准）。"
                 if rng.random() < 0.05:
                     relation, same = rng.choice(FAMILY)
                     add(
@@ -875,7 +875,7 @@ def drives_and_programmes(root: Any, bases: list[Base], started: float) -> tuple
                 premium=D(100),
             )
     log(
-        f"关爱标准 1 条（低保 {DIBAO} 元/月）；捐款活动 {len(drives)} 个；保障项目 {len(programmes)} 个",
+        f"开支标准 1 条（低保 {DIBAO} 元/月）；捐款活动 {len(drives)} 个；保障项目 {len(programmes)} 个",
         started,
     )
     return drives, programmes

@@ -139,6 +139,8 @@ INSTALLED_APPS = [
     "gonghui.org",
     "gonghui.members",
     "gonghui.care",
+    "gonghui.activities",
+    "gonghui.honours",
     "gonghui.reports",
 ]
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("org/", include("gonghui.org.urls")),
     path("members/", include("gonghui.members.urls")),
     path("care/", include("gonghui.care.urls")),
+    path("activities/", include("gonghui.activities.urls")),
+    path("honours/", include("gonghui.honours.urls")),
     path("reports/", include("gonghui.reports.urls")),
     path("audit/", include("gonghui.common.urls")),
     path("imports/", include("gonghui.common.imports.urls")),

@@ -39,11 +39,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from gonghui.activities import services as activity_services
+from gonghui.activities.models import Activity, Question, Registration
+from gonghui.care.forms import batch_digest
+from gonghui.care.models import Visit
 from gonghui.common.models import AuditEntry, ImportRecord, ImportStatus
+from gonghui.honours import services as honour_services
 from gonghui.org.choices import UnionKind
 from gonghui.org.models import RoleAssignment, Union, User
 
 from . import factories as f
+from .activities import records as acts
 from .care import records as care
 from .conftest import World, login
 from .factories import PASSWORD, id_number
@@ -383,9 +389,22 @@ MATRIX: dict[str, list[Case]] = {
                 "form": "goods",
                 "amount": "100",
                 "goods": "月饼",
-                "previewed": "1",
+                "previewed": batch_digest(
+                    w.branch.pk, dt.date.today(), "festival", "goods", 100, False
+                ),
             },
         ),
+    ],
+    "care:visit_batch_reverse": [
+        POST(
+            who(NF, NF, GO, GO),
+            # (args run once, before the personas: the batch to undo is made there)
+            args=lambda w: (care.batch(w), [])[1],
+            data=lambda w: {
+                "batch": Visit.objects.exclude(batch="").first().batch,
+                "reason": "金额错了",
+            },
+        )
     ],
     "care:visit": [GET(who(NF, NF, OK, OK), args=lambda w: [care.visit(w).pk])],
     "care:visit_reverse": [
@@ -472,6 +491,8 @@ MATRIX: dict[str, list[Case]] = {
         ),
     ],
     "care:subsidy": [GET(who(NF, NF, OK, OK), args=lambda w: [care.subsidy(w).pk])],
+    # Only the applicant takes an application back; for anyone else it does not exist.
+    "care:subsidy_withdraw": [POST(who(GO, NF, NF, NF), args=lambda w: [care.subsidy(w).pk])],
     "care:subsidy_action": [
         POST(
             who(NF, NF, GO, GO),
@@ -583,6 +604,163 @@ MATRIX: dict[str, list[Case]] = {
                 "accident_ratio": "0.80",
             },
         ),
+    ],
+    # 文体活动: an activity of branch A1, held today. The member signs up, checks in,
+    # answers and joins clubs for themself; officers have no roster entry of their own.
+    "activities:list": [GET(who(FB, OK, OK, OK))],
+    "activities:create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "union": w.branch.pk,
+                "title": "拔河比赛",
+                "category": "sports",
+                "start_date": today(),
+            },
+        ),
+    ],
+    "activities:detail": [GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk])],
+    "activities:edit": [
+        GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk]),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.activity(w).pk],
+            data=lambda w: {
+                "union": w.branch.pk,
+                "title": "气排球赛（改）",
+                "category": "sports",
+                "start_date": today(),
+            },
+        ),
+    ],
+    "activities:cancel": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.activity(w).pk],
+            data=lambda w: {"reason": "下雨"},
+        )
+    ],
+    "activities:enter": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.activity(w).pk],
+            data=lambda w: {"member": care.label(w)},
+        )
+    ],
+    "activities:mark": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.signed_up(w).activity_id],
+            data=lambda w: {
+                "registration": Registration.objects.get(member=w.member).pk,
+                "status": "attended",
+            },
+        )
+    ],
+    "activities:participation_card": [
+        GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk])
+    ],
+    "activities:award_add": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.activity(w).pk],
+            data=lambda w: {
+                "member": care.label(w),
+                "rank": "2",
+                "prize": "二等奖",
+                "prize_value": "100",
+            },
+        )
+    ],
+    "activities:award_remove": [POST(who(NF, NF, GO, GO), args=lambda w: [acts.award(w).pk])],
+    "activities:registration_cancel": [
+        POST(who(GO, NF, GO, GO), args=lambda w: [acts.signed_up(w).pk])
+    ],
+    "activities:checkin_screen": [GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk])],
+    "activities:checkin_code": [GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk])],
+    "activities:checkin": [
+        GET(who(OK, NF, OK, OK), args=lambda w: [acts.activity(w, "扫码活动").pk]),
+        POST(
+            who(OK, NF, REFUSED, REFUSED),
+            args=lambda w: [acts.activity(w, "扫码活动").pk],
+            data=lambda w: {
+                "code": activity_services.checkin_token(Activity.objects.get(title="扫码活动"))
+            },
+        ),
+    ],
+    "activities:quiz_edit": [
+        GET(who(NF, NF, OK, OK), args=lambda w: [acts.quiz_activity(w).pk]),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.activity(w, "竞赛", category="quiz").pk],
+            data=lambda w: {"pass_mark": "60", "bank": "工会会员会费为工资的？\n*0.5%\n5%"},
+        ),
+    ],
+    "activities:quiz": [
+        GET(who(OK, NF, NF, NF), args=lambda w: [acts.quiz_activity(w).pk]),
+        POST(
+            who(OK, NF, NF, NF),
+            args=lambda w: [acts.quiz_activity(w).pk],
+            data=lambda w: {f"q{Question.objects.get().pk}": "0"},
+        ),
+    ],
+    "activities:attendance": [
+        GET(who(FB, OK, OK, OK)),
+        GET(who(FB, NF, OK, OK), query=lambda w: {"union": w.branch.pk}, label="union=branch"),
+    ],
+    "activities:participation": [
+        GET(who(FB, OK, OK, OK)),
+        GET(who(FB, NF, OK, OK), query=lambda w: {"union": w.branch.pk}, label="union=branch"),
+    ],
+    "activities:awards": [GET(who(FB, OK, OK, OK))],
+    "activities:clubs": [GET(who(FB, OK, OK, OK))],
+    "activities:club_create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(who(FB, REFUSED, GO, GO), data=lambda w: {"union": w.branch.pk, "name": "乒乓球队"}),
+    ],
+    "activities:club": [GET(who(NF, NF, OK, OK), args=lambda w: [acts.club(w).pk])],
+    "activities:club_join": [
+        POST(who(GO, NF, NF, NF), args=lambda w: [acts.club(w).pk], label="self"),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [acts.club(w).pk],
+            data=lambda w: {"member": care.label(w)},
+            label="by an officer",
+        ),
+    ],
+    "activities:club_leave": [POST(who(GO, NF, GO, GO), args=lambda w: [acts.membership(w).pk])],
+    "activities:mine": [GET(who(OK, OK, OK, OK))],
+    "activities:signup": [POST(who(GO, NF, NF, NF), args=lambda w: [acts.activity(w).pk])],
+    # 荣誉
+    "honours:list": [GET(who(FB, OK, OK, OK))],
+    "honours:create": [
+        GET(who(FB, OK, OK, OK)),
+        POST(
+            who(FB, REFUSED, GO, GO),
+            data=lambda w: {
+                "kind": "individual",
+                "member": care.label(w),
+                "title": "优秀工会积极分子",
+                "level": "county",
+                "date": today(),
+            },
+        ),
+    ],
+    "honours:delete": [
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [
+                honour_services.honour_create(
+                    actor=None,
+                    kind="individual",
+                    member=w.member,
+                    title="先进个人",
+                    level="unit",
+                    date=dt.date.today(),
+                ).pk
+            ],
+        )
     ],
     "care:me": [GET(who(OK, OK, OK, OK))],
     "care:me_apply": [

@@ -52,16 +52,18 @@ PAGES: list[tuple[str, str, Query, int]] = [
     ("roster-search", "members:list", lambda w: {"q": "zs"}, 6),
     ("roster-subtree", "members:list", lambda w: {"union": w.branch.pk, "status": "active"}, 7),
     ("roster-page-2", "members:list", lambda w: {"q": "zs", "page": 2}, 6),
-    # The dashboard and the figures hold the care figures too: five aggregates (visits,
-    # hardship files, subsidies, donations, and whether any coverage programme exists;
-    # tests/care/test_query_counts.py pins them with programmes).
-    ("dashboard", "dashboard", lambda w: {}, 15),
-    ("figures", "reports:figures", lambda w: {}, 14),
+    # The dashboard and the figures hold every app's figures: the roster's, the care
+    # figures' five (visits, hardship files, subsidies, donations, whether any coverage
+    # programme exists), the activities' four (activities, attendance, awards,
+    # participation) and the honours' one (tests/care, tests/activities pin them with
+    # more data).
+    ("dashboard", "dashboard", lambda w: {}, 20),
+    ("figures", "reports:figures", lambda w: {}, 19),
     (
         "figures-branch",
         "reports:figures",
         lambda w: {"union": w.branch.pk, "start": "2020-01-01", "end": "2030-12-31"},
-        15,
+        20,
     ),
 ]
 

@@ -60,8 +60,8 @@ class CapEnforcement(models.TextChoices):
 
 
 class CapPreset(models.TextChoices):
-    ANHUI = "anhui", "安徽（现行）"
-    ANHUI_2018 = "anhui_2018", "安徽（2018年）"
+    ANHUI = "anhui", "安徽现行"
+    ANHUI_2018 = "anhui_2018", "安徽2018年"
     FUJIAN = "fujian", "福建"
     NONE = "none", "不设上限"
 
@@ -79,6 +79,8 @@ class CapItem(models.TextChoices):
     RELATIVE_DEATH = "relative_death", "直系亲属去世慰问"
     RETIREMENT = "retirement", "退休慰问"
     HARDSHIP = "hardship", "困难慰问、一次性困难补助（每次）"
+    PRIZE_FIRST = "prize_first", "文体活动一等奖奖品（每项）"
+    OUTING_DAY = "outing_day", "参观、疗休养（每人每天）"
 
 
 class HardshipCategory(models.TextChoices):

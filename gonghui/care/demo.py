@@ -248,6 +248,16 @@ def build(ctx: dict[str, Any]) -> None:
         reason="癌症术后化疗，自付费用高",
     )
     services.subsidy_review(actor=organiser, subsidy=s, note="附医院费用清单")
+    waiting = services.subsidy_apply(
+        actor=welfare,
+        member=rng.choice([m for m in staff if m.user_id is None and m not in pending]),
+        kind="illness",
+        amount=4000,
+        reason="住院手术，自付医疗费用较高",
+        applied_on=today - dt.timedelta(days=8),
+    )
+    services.subsidy_review(actor=organiser, subsidy=waiting, note="情况属实")
+    services.subsidy_approve(actor=chair, subsidy=waiting, amount=3000, note="同意补助 3000 元")
     services.subsidy_apply(
         actor=welfare,
         member=pending[1],

@@ -158,7 +158,15 @@ class BatchForm(ConfirmMixin, Form):
     visitors = forms.CharField(label="慰问人", max_length=200, required=False)
     note = forms.CharField(label="备注", max_length=500, required=False)
     include_retirees = forms.BooleanField(label="包括保留会籍的退休职工", required=False)
-    previewed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    #: What the preview showed (see :func:`batch_digest`): the batch is saved only if the
+    #: form still says the same, else it is previewed again.
+    previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def digest(self) -> str:
+        d = self.cleaned_data
+        return batch_digest(
+            d["union"].pk, d["date"], d["reason"], d["form"], d["amount"], d["include_retirees"]
+        )
 
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -167,6 +175,16 @@ class BatchForm(ConfirmMixin, Form):
         )
         self.fields["union"].help_text = "该组织及其全部下级组织的在册会员"
         self.order_fields(["union", "date", "reason", "form", "amount", "goods"])
+
+
+def batch_digest(
+    union_pk: int, date: dt.date, reason: str, form: str, amount: Any, include_retirees: bool
+) -> str:
+    """A short fingerprint of what a batch preview showed."""
+    import hashlib
+
+    text = f"{union_pk}|{date}|{reason}|{form}|{Decimal(str(amount)):.2f}|{include_retirees}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class ReasonForm(Form):
@@ -519,6 +537,14 @@ class PolicyForm(Form):
     )
     dibao_line = money_field(
         "当地低保标准（元/月）", required=False, help_text="困难职工建档认定用"
+    )
+    winners_share = forms.DecimalField(
+        label="获奖面",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(1),
+        decimal_places=2,
+        help_text="文体活动获奖人数不超过参加人数的这一比例，如 0.33（三分之一）；留空不限",
     )
     accident_ratio = forms.DecimalField(
         label="意外致困比例",

@@ -33,7 +33,7 @@ from .choices import (
     VisitReason,
     VisitVariant,
 )
-from .rules import DEFAULT_ACCIDENT_RATIO, DEFAULT_PRESET
+from .rules import DEFAULT_ACCIDENT_RATIO, DEFAULT_PRESET, DEFAULT_WINNERS_SHARE
 
 USER = settings.AUTH_USER_MODEL
 
@@ -74,6 +74,15 @@ class CarePolicy(TimeStampedModel):
     dibao_line = _money(
         "当地低保标准（元/月）", null=True, blank=True, validators=[MinValueValidator(0)]
     )
+    winners_share = models.DecimalField(
+        "获奖面",
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=DEFAULT_WINNERS_SHARE,
+        help_text="文体活动获奖人数不超过参加人数的这一比例（如 0.33 即三分之一）；留空不限",
+    )
     accident_ratio = models.DecimalField(
         "意外致困比例",
         max_digits=4,
@@ -83,11 +92,11 @@ class CarePolicy(TimeStampedModel):
     )
 
     class Meta:
-        verbose_name = "关爱标准"
-        verbose_name_plural = "关爱标准"
+        verbose_name = "开支标准"
+        verbose_name_plural = "开支标准"
 
     def __str__(self) -> str:
-        return f"{self.union}的关爱标准"
+        return f"{self.union}的开支标准"
 
 
 class Visit(TimeStampedModel):

@@ -10,12 +10,20 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
-from gonghui.common.scope import Perm, visible
+from gonghui.common.scope import Perm, scope_q, visible
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.models import Member
 from gonghui.org.models import Union, User, subtree_q
 
-from .choices import CapEnforcement, CapItem, EntryState, HardshipStatus, VisitReason, VisitVariant
+from .choices import (
+    CapEnforcement,
+    CapItem,
+    EntryState,
+    HardshipStatus,
+    SubsidyStatus,
+    VisitReason,
+    VisitVariant,
+)
 from .models import (
     CarePolicy,
     CoverageProgramme,
@@ -29,6 +37,7 @@ from .models import (
 from .rules import (
     DEFAULT_ACCIDENT_RATIO,
     DEFAULT_PRESET,
+    DEFAULT_WINNERS_SHARE,
     PRESETS,
     caps_of,
     one_year_after,
@@ -50,6 +59,7 @@ class Policy:
     birthday_cake_only: bool
     dibao_line: Decimal | None
     accident_ratio: Decimal
+    winners_share: Decimal | None
     #: The union whose policy this is (``None``: nobody set one; the defaults).
     source: Union | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +83,7 @@ DEFAULT_POLICY = Policy(
     birthday_cake_only=True,
     dibao_line=None,
     accident_ratio=DEFAULT_ACCIDENT_RATIO,
+    winners_share=DEFAULT_WINNERS_SHARE,
 )
 
 
@@ -101,6 +112,9 @@ def policy_of(rows: list[CarePolicy]) -> Policy:
         birthday_cake_only=any(r.birthday_cake_only for r in rows),
         dibao_line=next((r.dibao_line for r in reversed(rows) if r.dibao_line is not None), None),
         accident_ratio=own.accident_ratio,
+        winners_share=min(
+            (r.winners_share for r in rows if r.winners_share is not None), default=None
+        ),
         source=own.union,
         overrides=dict(own.overrides or {}),
     )
@@ -241,6 +255,24 @@ def subsidies(viewer: User) -> QuerySet[Subsidy]:
     return visible(Subsidy.objects.all(), viewer, Perm.CARE_VIEW).select_related(
         "member", "union", "applicant"
     )
+
+
+def waiting_for(viewer: User) -> int:
+    """Subsidies waiting for a step this viewer may take: to review (委员), to approve
+    (主席), to pay (财务). One query."""
+    steps = (
+        (SubsidyStatus.APPLIED, Perm.CARE_EDIT),
+        (SubsidyStatus.REVIEWED, Perm.CARE_APPROVE),
+        (SubsidyStatus.APPROVED, Perm.CARE_PAY),
+    )
+    where = Q(pk__in=[])
+    for status, perm in steps:
+        scope = scope_q(viewer, perm)
+        if scope is None:  # everything (a superuser)
+            where |= Q(status=status)
+        else:
+            where |= Q(status=status) & scope
+    return Subsidy.objects.filter(where).count()
 
 
 def drives(viewer: User) -> QuerySet[DonationDrive]:

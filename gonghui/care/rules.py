@@ -39,6 +39,8 @@ PRESETS: dict[str, dict[str, Decimal | None]] = {
         CapItem.RELATIVE_DEATH: D(1000),
         CapItem.RETIREMENT: D(1000),
         CapItem.HARDSHIP: D(2000),
+        CapItem.PRIZE_FIRST: D(500),
+        CapItem.OUTING_DAY: D(200),
     },
     CapPreset.ANHUI: {
         CapItem.FESTIVAL: D(2000),
@@ -51,6 +53,8 @@ PRESETS: dict[str, dict[str, Decimal | None]] = {
         CapItem.RELATIVE_DEATH: D(1000),
         CapItem.RETIREMENT: D(1000),
         CapItem.HARDSHIP: D(2000),
+        CapItem.PRIZE_FIRST: D(500),
+        CapItem.OUTING_DAY: D(200),
     },
     CapPreset.FUJIAN: {
         CapItem.FESTIVAL: D(1300),
@@ -63,12 +67,18 @@ PRESETS: dict[str, dict[str, Decimal | None]] = {
         CapItem.RELATIVE_DEATH: D(1000),
         CapItem.RETIREMENT: D(500),
         CapItem.HARDSHIP: D(2000),
+        CapItem.PRIZE_FIRST: None,  # the Fujian rules name no prize cap
+        CapItem.OUTING_DAY: D(200),
     },
     CapPreset.NONE: dict.fromkeys(CapItem.values),
 }
 
 #: Items whose cap applies to each payment alone, not to the year's sum per member.
-PER_PAYMENT = frozenset({CapItem.HARDSHIP})
+PER_PAYMENT = frozenset({CapItem.HARDSHIP, CapItem.PRIZE_FIRST, CapItem.OUTING_DAY})
+
+#: Sports and culture prizes: winners no more than this share of those who took part
+#: (Anhui, Ningxia: a third).
+DEFAULT_WINNERS_SHARE = Decimal("0.33")
 
 #: The preset of a union that has not chosen one (nor has any union above it).
 DEFAULT_PRESET = CapPreset.ANHUI
@@ -245,7 +255,7 @@ def assess(
         )
     reasons = []
     if dibao is None or dibao <= 0:
-        reasons.append("本工会尚未设置当地低保标准，无法按收入认定，请在「关爱标准」中填写")
+        reasons.append("本工会尚未设置当地低保标准，无法按收入认定，请在「开支标准」中填写")
     else:
         reasons.append(f"人均月收入 {money(pcm)} 元，高于低保标准的两倍 {money(2 * dibao)} 元")
     return Assessment(HardshipCategory.NONE, pcm, reasons)

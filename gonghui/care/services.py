@@ -120,6 +120,7 @@ POLICY_FIELDS = (
     "birthday_cake_only",
     "dibao_line",
     "accident_ratio",
+    "winners_share",
 )
 
 
@@ -135,6 +136,7 @@ def policy_set(
     overrides: dict[str, Any] | None = None,
     dibao_line: Decimal | None = None,
     accident_ratio: Decimal = rules.DEFAULT_ACCIDENT_RATIO,
+    winners_share: Decimal | None = rules.DEFAULT_WINNERS_SHARE,
 ) -> CarePolicy:
     """Set ``union``'s own caps and settings (its subtree inherits them)."""
     if actor is not None:
@@ -155,6 +157,10 @@ def policy_set(
         raise ServiceError({"dibao_line": "低保标准不能为负数。"})
     if not (Decimal("0.01") <= accident_ratio <= Decimal("5")):
         raise ServiceError({"accident_ratio": "意外致困比例请填写 0.01 到 5 之间的数，如 0.80。"})
+    if winners_share is not None and not (Decimal("0.01") <= winners_share <= Decimal(1)):
+        raise ServiceError(
+            {"winners_share": "获奖面请填写 0.01 到 1 之间的数，如 0.33；不限请留空。"}
+        )
     if union.parent_id is not None:
         _no_looser_than_above(
             union,
@@ -162,6 +168,7 @@ def policy_set(
             enforcement=enforcement,
             festival_goods_only=festival_goods_only,
             birthday_cake_only=birthday_cake_only,
+            winners_share=winners_share,
         )
     row = CarePolicy.objects.select_for_update().filter(union=union).first()
     before = audit.snapshot(row, POLICY_FIELDS) if row else {}
@@ -174,6 +181,7 @@ def policy_set(
     row.overrides = clean
     row.dibao_line = dibao_line
     row.accident_ratio = accident_ratio
+    row.winners_share = winners_share
     row.save()
     audit.record(
         actor=actor,
@@ -181,7 +189,7 @@ def policy_set(
         obj=row,
         union=union,
         changes=audit.diff(CarePolicy, before, audit.snapshot(row, POLICY_FIELDS)),
-        summary=f"设置「{union.name}」的关爱标准（{row.get_preset_display()}）",
+        summary=f"设置「{union.name}」的开支标准（{row.get_preset_display()}）",
     )
     return row
 
@@ -193,6 +201,7 @@ def _no_looser_than_above(
     enforcement: str,
     festival_goods_only: bool,
     birthday_cake_only: bool,
+    winners_share: Decimal | None = None,
 ) -> None:
     """A union may tighten the standard it inherits, never loosen it: the caps set above
     (a province's, a district's) bind everything below."""
@@ -214,6 +223,9 @@ def _no_looser_than_above(
         problems.append(f"{who}规定节日慰问只发实物，本工会不能取消")
     if above.birthday_cake_only and not birthday_cake_only:
         problems.append(f"{who}规定生日慰问只发蛋糕或蛋糕券，本工会不能取消")
+    limit = above.winners_share
+    if limit is not None and winners_share is not None and winners_share > limit:
+        problems.append(f"获奖面不能大于{who}的 {limit}")
     if problems:
         raise ServiceError("；".join(problems) + "。下级工会只能在上级标准之内从严设置。")
 
@@ -233,7 +245,7 @@ def policy_clear(*, actor: User | None, union: Union) -> None:
         obj=row,
         union=union,
         changes=audit.diff(CarePolicy, before, dict.fromkeys(before, "")),
-        summary=f"「{union.name}」改为沿用上级工会的关爱标准",
+        summary=f"「{union.name}」改为沿用上级工会的开支标准",
     )
     row.delete()
 
@@ -303,12 +315,12 @@ def form_problem(policy: Policy, reason: str, form: str) -> str | None:
     ):
         return (
             "节日慰问只能发放实物，不能发放现金、购物卡或购物券（《基层工会经费收支管理办法》）。"
-            "如本工会另有规定，可由主席在「关爱标准」中关闭这一项。"
+            "如本工会另有规定，可由主席在「开支标准」中关闭这一项。"
         )
     if reason == VisitReason.BIRTHDAY and policy.birthday_cake_only and form == VisitForm.CASH:
         return (
             "生日慰问发放生日蛋糕或蛋糕券，不能发放现金。"
-            "如本工会另有规定，可由主席在「关爱标准」中关闭这一项。"
+            "如本工会另有规定，可由主席在「开支标准」中关闭这一项。"
         )
     return None
 
@@ -669,6 +681,50 @@ def visit_reverse(*, actor: User | None, visit: Visit, reason: str) -> Visit:
         summary=f"冲销慰问记录：{visit}，{rules.money(visit.amount)} 元",
     )
     return reversal
+
+
+@transaction.atomic
+def visit_batch_reverse(*, actor: User | None, batch: str, reason: str) -> int:
+    """Undo a whole batch saved by mistake (wrong amount, wrong branch): every valid
+    visit of it is reversed as :func:`visit_reverse` does one. Returns how many."""
+    if not reason.strip():
+        raise ServiceError({"reason": "请说明冲销的原因。"})
+    visits = list(
+        Visit.objects.select_for_update(of=("self",))
+        .select_related("union")
+        .filter(batch=batch, state=EntryState.VALID)
+    )
+    if not batch or not visits:
+        raise ServiceError("这一批慰问已经冲销过，或不存在。")
+    unions = {v.union_id: v.union for v in visits}
+    if actor is not None:
+        for union in unions.values():
+            require(actor, Perm.CARE_EDIT, union)
+    today = dt.date.today()
+    note = reason.strip()
+    Visit.objects.bulk_create(
+        [
+            Visit(
+                union=v.union, date=today, member_id=v.member_id, recipient=v.recipient,
+                recipient_name=v.recipient_name, relation=v.relation, reason=v.reason,
+                variant=v.variant, form=v.form, amount=-v.amount, goods=v.goods,
+                visitors=v.visitors, note=f"冲销 {v.date:%Y-%m-%d} 的批量登记：{note}"[:500],
+                state=EntryState.REVERSAL, reverses=v, batch=batch, created_by=_actor(actor),
+            )
+            for v in visits
+        ],
+        batch_size=500,
+    )  # fmt: skip
+    Visit.objects.filter(pk__in=[v.pk for v in visits]).update(state=EntryState.REVERSED)
+    total = sum((v.amount for v in visits), ZERO)
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        union=common_ancestor(set(unions)),
+        changes={"批次": batch, "冲销人数": len(visits), "冲销金额": str(total), "原因": note},
+        summary=f"冲销整批慰问：{len(visits)} 人次，{rules.money(total)} 元（{note}）",
+    )
+    return len(visits)
 
 
 #: Photo formats accepted, by their first bytes (the file name proves nothing).
@@ -1137,6 +1193,16 @@ def subsidy_apply(
     value = _amount(amount, "申请金额", positive=True)
     applied_on = applied_on or dt.date.today()
     _not_future(applied_on, "applied_on", "申请日期")
+    pending = Subsidy.objects.filter(
+        member=member,
+        kind=kind,
+        status__in=[SubsidyStatus.APPLIED, SubsidyStatus.REVIEWED, SubsidyStatus.APPROVED],
+    ).first()
+    if pending is not None:
+        raise ServiceError(
+            f"{member.name}已有一份待办的{pending.get_kind_display()}申请（{rules.money(pending.requested_amount)} 元，"
+            f"{pending.get_status_display()}），请等它办结后再申请。"
+        )
     if hardship_file is None and kind == SubsidyKind.HARDSHIP:
         hardship_file = HardshipFile.objects.filter(
             member=member, status=HardshipStatus.OPEN
@@ -1261,6 +1327,30 @@ def subsidy_reject(*, actor: User | None, subsidy: Subsidy, reason: str) -> Subs
 
 
 @transaction.atomic
+def subsidy_withdraw(*, actor: User, subsidy: Subsidy) -> Subsidy:
+    """The applicant (or the member it is for) takes back an application not yet
+    approved."""
+    subsidy = _locked(subsidy)
+    if actor.pk not in (subsidy.applicant_id, subsidy.member.user_id):
+        raise ServiceError("只有申请人本人可以撤回这份申请。")
+    if subsidy.status not in (SubsidyStatus.APPLIED, SubsidyStatus.REVIEWED):
+        raise ServiceError(f"「{subsidy.get_status_display()}」的申请不能撤回。")
+    old = _move(subsidy, SubsidyStatus.REJECTED)
+    subsidy.reject_reason = "申请人撤回"
+    subsidy.save(update_fields=["status", "reject_reason", "updated_at"])
+    _event(subsidy, old, subsidy.status, actor, "申请人撤回")
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=subsidy,
+        union=subsidy.union,
+        changes={"状态": [SubsidyStatus(old).label, "未通过"], "原因": "申请人撤回"},
+        summary=f"撤回补助申请：{subsidy}",
+    )
+    return subsidy
+
+
+@transaction.atomic
 def subsidy_pay(
     *,
     actor: User | None,
@@ -1275,6 +1365,12 @@ def subsidy_pay(
         require(actor, Perm.CARE_PAY, subsidy.union)
     _not_own(actor, subsidy, "发放")
     old = _move(subsidy, SubsidyStatus.PAID)
+    # Whoever approved the money does not hand it out too (审批与发放分离).
+    if (
+        actor is not None
+        and subsidy.events.filter(to_status=SubsidyStatus.APPROVED, actor=actor).exists()
+    ):
+        raise ServiceError("审批和发放应由两个人办理：您已批准这份申请，请由财务人员登记发放。")
     assert subsidy.approved_amount is not None
     value = _amount(
         amount if amount not in (None, "") else subsidy.approved_amount, "发放金额", positive=True

@@ -9,6 +9,7 @@ urlpatterns = [
     path("visits/", views.visit_list, name="visits"),
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/batch/", views.visit_batch, name="visit_batch"),
+    path("visits/batch/reverse/", views.visit_batch_reverse, name="visit_batch_reverse"),
     path("visits/<int:pk>/", views.visit_detail, name="visit"),
     path("visits/<int:pk>/reverse/", views.visit_reverse, name="visit_reverse"),
     path("visits/<int:pk>/photos/", views.visit_photo_add, name="visit_photo_add"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("subsidies/", views.subsidy_list, name="subsidies"),
     path("subsidies/new/", views.subsidy_create, name="subsidy_create"),
     path("subsidies/<int:pk>/", views.subsidy_detail, name="subsidy"),
+    path("subsidies/<int:pk>/withdraw/", views.subsidy_withdraw, name="subsidy_withdraw"),
     path("subsidies/<int:pk>/<str:action>/", views.subsidy_action, name="subsidy_action"),
     # 捐款
     path("drives/", views.drive_list, name="drives"),
@@ -41,7 +43,7 @@ urlpatterns = [
     path("coverage/<int:pk>/claims/", views.claim_create, name="claim_create"),
     path("enrolments/<int:pk>/remove/", views.enrolment_remove, name="enrolment_remove"),
     path("claims/<int:pk>/decide/", views.claim_decide, name="claim_decide"),
-    # 关爱标准
+    # 开支标准
     path("policy/", views.policy, name="policy"),
     # 自助服务
     path("me/", views.me, name="me"),

@@ -92,11 +92,7 @@ def home(request: AuthedRequest) -> HttpResponse:
             "panels": [(u, care_facts(union=u, period=period)) for u in roots],
             "period": period,
             "can_edit": g.any(Perm.CARE_EDIT),
-            "pending": queries.subsidies(request.user)
-            .filter(
-                status__in=[SubsidyStatus.APPLIED, SubsidyStatus.REVIEWED, SubsidyStatus.APPROVED]
-            )
-            .count(),
+            "pending": queries.waiting_for(request.user),
         },
     )
 
@@ -202,6 +198,33 @@ def visit_reverse(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def visit_batch_reverse(request: AuthedRequest) -> HttpResponse:
+    """Undo a whole batch (the list filtered by ``?batch=`` offers it)."""
+    batch = request.POST.get("batch", "")
+    # The batch as this officer may edit it: one visit out of reach and it is "not found".
+    found = visible(Visit.objects.filter(batch=batch), request.user, Perm.CARE_EDIT)
+    if (
+        not batch
+        or not found.exists()
+        or Visit.objects.filter(batch=batch).count() != found.count()
+    ):
+        raise Http404("没有找到这一批慰问，或您无权操作。")
+    form = f.ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写冲销的原因。")
+    else:
+        try:
+            n = services.visit_batch_reverse(
+                actor=request.user, batch=batch, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"已冲销整批 {n} 人次；原记录保留，统计中不再计入。")
+    return redirect(f"{reverse('care:visits')}?batch={batch}&states=1")
+
+
+@require_POST
 def visit_photo_add(request: AuthedRequest, pk: int) -> HttpResponse:
     visit = get_visible_or_404(
         Visit.objects.select_related("union"), request.user, Perm.CARE_EDIT, pk=pk
@@ -256,9 +279,15 @@ def visit_batch(request: AuthedRequest) -> HttpResponse:
             include_retirees=d["include_retirees"],
         )
         try:
-            if not d["previewed"]:
+            if d["previewed"] != form.digest():
+                # First time, or the form changed since its preview: preview (again).
+                if d["previewed"]:
+                    messages.warning(request, "内容已修改，请核对新的预览后再确认保存。")
                 preview = services.visit_batch_preview(**args)
-                form = f.BatchForm({**request.POST.dict(), "previewed": "1"}, viewer=request.user)
+                form = f.BatchForm(
+                    {**request.POST.dict(), "previewed": form.digest(), "confirm_over_cap": ""},
+                    viewer=request.user,
+                )
                 form.is_valid()
                 if preview.over_cap and preview.blocked:
                     form.add_error(
@@ -559,12 +588,18 @@ def subsidy_create(request: AuthedRequest) -> HttpResponse:
 def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> dict[str, Any]:
     user = request.user
     own = subsidy.applicant_id == user.pk or subsidy.member.user_id == user.pk
+    events = list(subsidy.events.select_related("actor"))
+    # Four eyes: who reviewed does not approve, who approved does not pay.
+    did = {e.to_status for e in events if e.actor_id == user.pk}
     may = {
         "review": subsidy.status == SubsidyStatus.APPLIED
         and can(user, Perm.CARE_EDIT, subsidy.union),
         "approve": subsidy.status == SubsidyStatus.REVIEWED
+        and SubsidyStatus.REVIEWED not in did
         and can(user, Perm.CARE_APPROVE, subsidy.union),
-        "pay": subsidy.status == SubsidyStatus.APPROVED and can(user, Perm.CARE_PAY, subsidy.union),
+        "pay": subsidy.status == SubsidyStatus.APPROVED
+        and SubsidyStatus.APPROVED not in did
+        and can(user, Perm.CARE_PAY, subsidy.union),
     }
     may["reject"] = (
         may["review"]
@@ -575,11 +610,15 @@ def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> 
     )
     if own:
         may = dict.fromkeys(may, False)
+    handed_on = (subsidy.status == SubsidyStatus.REVIEWED and SubsidyStatus.REVIEWED in did) or (
+        subsidy.status == SubsidyStatus.APPROVED and SubsidyStatus.APPROVED in did
+    )
     return {
         "subsidy": subsidy,
-        "events": list(subsidy.events.select_related("actor")),
+        "events": events,
         "may": may,
         "own": own,
+        "handed_on": handed_on and not own,
         "review_form": forms.get("review") or f.NoteForm(),
         "approve_form": forms.get("approve")
         or f.ApproveForm(initial={"amount": subsidy.requested_amount}),
@@ -597,6 +636,22 @@ def subsidy_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     return render(request, "care/subsidy_detail.html", _subsidy_context(request, subsidy))
+
+
+@require_POST
+def subsidy_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A member takes back their own application (from 我的关爱)."""
+    subsidy = Subsidy.objects.select_related("member", "union").filter(pk=pk).first()
+    user = request.user
+    if subsidy is None or user.pk not in (subsidy.applicant_id, subsidy.member.user_id):
+        raise Http404("没有找到该记录，或您无权查看。")
+    try:
+        services.subsidy_withdraw(actor=user, subsidy=subsidy)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "申请已撤回。")
+    return redirect("care:me")
 
 
 @require_POST
@@ -969,6 +1024,7 @@ def policy(request: AuthedRequest) -> HttpResponse:
         "birthday_cake_only": current.birthday_cake_only,
         "dibao_line": current.dibao_line,
         "accident_ratio": current.accident_ratio,
+        "winners_share": current.winners_share,
         # The caps in force that the preset alone would not give (set here or above):
         # saving the form unchanged keeps the standard as it is.
         **{
@@ -980,7 +1036,7 @@ def policy(request: AuthedRequest) -> HttpResponse:
     form = f.PolicyForm(posted(request), initial=initial)
     if request.method == "POST":
         if not can_set:
-            raise PermissionDenied("只有本工会主席可以设置关爱标准。")
+            raise PermissionDenied("只有本工会主席可以设置开支标准。")
         if request.POST.get("clear"):
             services.policy_clear(actor=request.user, union=union)
             messages.success(request, f"「{union.name}」改为沿用上级工会的标准。")
@@ -998,11 +1054,12 @@ def policy(request: AuthedRequest) -> HttpResponse:
                     overrides=form.overrides(),
                     dibao_line=d["dibao_line"],
                     accident_ratio=d["accident_ratio"],
+                    winners_share=d["winners_share"],
                 )
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
-                messages.success(request, f"已保存「{union.name}」的关爱标准，下级组织同样适用。")
+                messages.success(request, f"已保存「{union.name}」的开支标准，下级组织同样适用。")
                 return redirect(f"{reverse('care:policy')}?union={union.pk}")
     caps = [(value, label, current.caps.get(value)) for value, label in CapItem.choices]
     return render(

@@ -21,13 +21,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("members", "会员", reverse("members:list")))
     if g.any(Perm.CARE_VIEW):
         items.append(("care", "关爱", reverse("care:home")))
+    if g.any(Perm.ACTIVITY_VIEW):
+        items.append(("activities", "活动", reverse("activities:list")))
     if g.any(Perm.ORG_VIEW):
         items.append(("org", "组织", reverse("org:list")))
     if g.any(Perm.USERS_MANAGE):
         items.append(("users", "用户与角色", reverse("org:users")))
     if g.any(Perm.REPORT_VIEW):
         items.append(("reports", "工作报告", reverse("reports:figures")))
-    if g.any(Perm.IMPORT) or g.any(Perm.ORG_EDIT) or g.any(Perm.CARE_EDIT):
+    if any(
+        g.any(p)
+        for p in (Perm.IMPORT, Perm.ORG_EDIT, Perm.CARE_EDIT, Perm.ACTIVITY_EDIT, Perm.HONOUR_EDIT)
+    ):
         items.append(("imports", "导入记录", reverse("imports:list")))
     if g.any(Perm.AUDIT_VIEW):
         items.append(("audit", "操作日志", reverse("common:audit")))

@@ -44,18 +44,42 @@ class Perm(StrEnum):
     CARE_EDIT = "care.edit"  # record them; review subsidy applications
     CARE_APPROVE = "care.approve"  # approve or reject subsidies; set the caps
     CARE_PAY = "care.pay"  # pay approved subsidies
+    ACTIVITY_VIEW = "activity.view"  # activities, attendance, clubs, contests
+    ACTIVITY_EDIT = "activity.edit"  # organise them, take attendance, record awards
+    HONOUR_VIEW = "honour.view"
+    HONOUR_EDIT = "honour.edit"
 
 
-_READ = {Perm.ORG_VIEW, Perm.ROSTER_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW}
+_READ = {
+    Perm.ORG_VIEW,
+    Perm.ROSTER_VIEW,
+    Perm.REPORT_VIEW,
+    Perm.CARE_VIEW,
+    Perm.ACTIVITY_VIEW,
+    Perm.HONOUR_VIEW,
+}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.CHAIR: frozenset(Perm),
-    Role.COMMITTEE: frozenset(_READ | {Perm.ROSTER_EDIT, Perm.IMPORT, Perm.CARE_EDIT}),
+    Role.COMMITTEE: frozenset(
+        _READ
+        | {Perm.ROSTER_EDIT, Perm.IMPORT, Perm.CARE_EDIT, Perm.ACTIVITY_EDIT, Perm.HONOUR_EDIT}
+    ),
     # A group leader visits the sick of the group and records it.
-    Role.GROUP_LEADER: frozenset({Perm.ORG_VIEW, Perm.ROSTER_VIEW, Perm.CARE_VIEW, Perm.CARE_EDIT}),
+    # … and organises the group's activities and takes attendance.
+    Role.GROUP_LEADER: frozenset(
+        {
+            Perm.ORG_VIEW,
+            Perm.ROSTER_VIEW,
+            Perm.CARE_VIEW,
+            Perm.CARE_EDIT,
+            Perm.ACTIVITY_VIEW,
+            Perm.ACTIVITY_EDIT,
+        }
+    ),
     Role.TREASURER: frozenset(_READ | {Perm.CARE_PAY}),
     # 经审 checks where the money went: it reads the care ledgers, writes nothing.
-    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW}),
+    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW, Perm.ACTIVITY_VIEW}),
     Role.MEMBER: frozenset(),
     Role.VIEWER: frozenset(_READ),
 }

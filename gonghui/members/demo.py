@@ -9,8 +9,8 @@ from typing import Any
 
 from gonghui.common.validators import with_check_digit
 from gonghui.org.choices import Role
-from gonghui.org.models import Union
-from gonghui.org.services import user_create
+from gonghui.org.models import Union, subtree_q
+from gonghui.org.services import union_update, user_create
 
 from .choices import ChangeKind, EmploymentType
 from .models import Member
@@ -246,3 +246,10 @@ def build(ctx: dict[str, Any]) -> None:
     )
     ctx["member_count"] = len(members)
     ctx["newcomers"] = newcomers
+    # Each 分工会 knows how many staff it has (a few are not union members), so that its
+    # chair's dashboard shows its 入会率 too.
+    for branch in ctx["branches"]:
+        on_roster = Member.objects.filter(
+            subtree_q(branch.path, "union__path"), status="active"
+        ).count()
+        union_update(actor=None, union=branch, headcount=on_roster + max(1, on_roster // 15))

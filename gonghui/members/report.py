@@ -80,3 +80,36 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
             ),
         ),
     ]
+
+
+def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[str]:
+    """组织建设, from the roster's figures (and the tree's, of the same section): only
+    what they say; a figure of zero or unknown leaves its words out."""
+
+    def n(key: str) -> Decimal | int:
+        value = facts[key].value if key in facts else None
+        return value if value is not None else 0
+
+    if not n("members.total"):
+        return []
+    text = f"{union.name}现有会员{n('members.total')}人"
+    if n("members.rate"):
+        text += f"，入会率{Decimal(n('members.rate')).normalize():f}%"
+    text += "。"
+    moves = []
+    if n("members.joined"):
+        moves.append(f"新入会（含转入）{n('members.joined')}人")
+    if n("members.left"):
+        moves.append(f"转出、退会等减少{n('members.left')}人")
+    if moves:
+        text += "期间" + "，".join(moves) + "。"
+    below = []
+    if n("org.branches"):
+        below.append(f"分工会{n('org.branches')}个")
+    if n("org.groups"):
+        below.append(f"工会小组{n('org.groups')}个")
+    if below:
+        text += "下设" + "、".join(below) + "。"
+    if n("members.temporary"):
+        text += f"劳务派遣及临时用工会员{n('members.temporary')}人。"
+    return [text]

@@ -3,7 +3,7 @@ chair, and both in the work report's figures.
 
 张三 was already visited in hospital this year for 800 元; the union follows the default
 standard (住院慰问 1000 元 a year, warn). The branch officer records a second visit of
-500 元, sees the warning, confirms; the chair approves and pays 张三's application.
+500 元, sees the warning, confirms; the chair approves 张三's application and the treasurer pays it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from gonghui.care import services
+from gonghui.org.choices import Role
+from tests import factories as f
 from tests.conftest import World
 
 from .conftest import log_in
@@ -40,6 +42,7 @@ def test_visit_past_the_cap_and_a_subsidy_reach_the_figures(page: Page, world: W
         reason="住院手术，自付费用高",
     )
     services.subsidy_review(actor=world.officer, subsidy=subsidy, note="情况属实")
+    f.user("treasurer", world.school, role=Role.TREASURER)
 
     # The branch officer records the second hospital visit.
     log_in(page, "officer")
@@ -78,6 +81,12 @@ def test_visit_past_the_cap_and_a_subsidy_reach_the_figures(page: Page, world: W
     approve.get_by_label("意见").fill("同意，按标准核减")
     approve.get_by_role("button", name="批准").click()
     expect(page.locator("#subsidy-status")).to_have_text("已批准")
+    # Whoever approved does not pay: the treasurer does.
+    expect(page.locator("#pay-form")).to_have_count(0)
+    subsidy_url = page.url
+    page.context.clear_cookies()
+    log_in(page, "treasurer")
+    page.goto(subsidy_url)
     pay = page.locator("#pay-form")
     expect(pay.get_by_label("发放金额（元）")).to_have_value("2500.00")
     pay.get_by_role("button", name="登记发放").click()

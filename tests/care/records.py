@@ -46,6 +46,13 @@ def visit(w: World, **kw: object) -> Visit:
     return services.visit_create(**args)  # type: ignore[arg-type]
 
 
+def batch(w: World) -> list[Visit]:
+    """节日慰问 for the whole of branch A1 (张三 alone there)."""
+    return services.visit_batch(
+        actor=None, union=w.branch, date=today(), reason="festival", form="goods", amount=200
+    )
+
+
 def photo(w: World) -> VisitPhoto:
     return services.visit_photo_add(
         actor=None, visit=visit(w), upload=SimpleUploadedFile("病房.png", PNG, "image/png")
@@ -96,8 +103,15 @@ def hardship_file(w: World) -> HardshipFile:
 
 def subsidy(w: World, status: str = "applied") -> Subsidy:
     """张三's own application (he is its applicant and its beneficiary)."""
+    # One open application per kind: each call takes a kind not yet pending.
+    taken = set(
+        Subsidy.objects.filter(
+            member=w.member, status__in=["applied", "reviewed", "approved"]
+        ).values_list("kind", flat=True)
+    )
+    kind = next(k for k in ("illness", "education", "other", "hardship") if k not in taken)
     s = services.subsidy_apply(
-        actor=w.member_user, member=w.member, kind="illness", amount=1500, reason="住院手术"
+        actor=w.member_user, member=w.member, kind=kind, amount=1500, reason="住院手术"
     )
     if status in ("reviewed", "approved", "paid"):
         s = services.subsidy_review(actor=None, subsidy=s)

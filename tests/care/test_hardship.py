@@ -215,7 +215,7 @@ def test_without_a_dibao_line_a_file_cannot_be_opened_by_income(world: World) ->
     with pytest.raises(ServiceError) as exc:
         open_file(world.member)
     assert text(exc) == (
-        "张三家不符合建档条件：本工会尚未设置当地低保标准，无法按收入认定，请在「关爱标准」中填写。"
+        "张三家不符合建档条件：本工会尚未设置当地低保标准，无法按收入认定，请在「开支标准」中填写。"
     )
     assert written() == before
     set_policy(world.school, dibao=None)

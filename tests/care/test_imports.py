@@ -163,7 +163,7 @@ def test_caps_warn_in_the_preview_and_block_as_row_errors(world: World, tmp_path
     assert not blocked.written and Visit.objects.count() == 0
     assert lines(blocked) == [
         "第3行「金额」：今年已发放生病住院慰问 600 元，加上本次 600 元共 1200 元，超过全年上限 1000 元"
-        "（安徽（现行）标准）。本工会规定超标不能登记"
+        "（安徽现行标准）。本工会规定超标不能登记"
     ]
 
 

@@ -36,6 +36,8 @@ DOMAIN_CAPS: dict[str, dict[str, Decimal | None]] = {
         CapItem.RELATIVE_DEATH: D(1000),
         CapItem.RETIREMENT: D(1000),
         CapItem.HARDSHIP: D(2000),
+        CapItem.PRIZE_FIRST: D(500),  # sports and culture prizes (Anhui, Ningxia)
+        CapItem.OUTING_DAY: D(200),  # outings, per person per day
     },
     CapPreset.ANHUI: {
         CapItem.FESTIVAL: D(2000),
@@ -48,6 +50,8 @@ DOMAIN_CAPS: dict[str, dict[str, Decimal | None]] = {
         CapItem.RELATIVE_DEATH: D(1000),
         CapItem.RETIREMENT: D(1000),
         CapItem.HARDSHIP: D(2000),
+        CapItem.PRIZE_FIRST: D(500),
+        CapItem.OUTING_DAY: D(200),
     },
     CapPreset.FUJIAN: {
         CapItem.FESTIVAL: D(1300),
@@ -60,13 +64,15 @@ DOMAIN_CAPS: dict[str, dict[str, Decimal | None]] = {
         CapItem.RELATIVE_DEATH: D(1000),
         CapItem.RETIREMENT: D(500),
         CapItem.HARDSHIP: D(2000),
+        CapItem.PRIZE_FIRST: None,  # no prize cap named for Fujian
+        CapItem.OUTING_DAY: D(200),
     },
     CapPreset.NONE: dict.fromkeys(CapItem.values),
 }
 
 PRESET_LABELS = {
-    CapPreset.ANHUI: "安徽（现行）",
-    CapPreset.ANHUI_2018: "安徽（2018年）",
+    CapPreset.ANHUI: "安徽现行",
+    CapPreset.ANHUI_2018: "安徽2018年",
     CapPreset.FUJIAN: "福建",
     CapPreset.NONE: "不设上限",
 }
@@ -83,6 +89,8 @@ ITEM_WORDS = {
     CapItem.RELATIVE_DEATH: "直系亲属去世慰问",
     CapItem.RETIREMENT: "退休慰问",
     CapItem.HARDSHIP: "困难慰问、一次性困难补助",
+    CapItem.PRIZE_FIRST: "文体活动一等奖奖品",
+    CapItem.OUTING_DAY: "参观、疗休养",
 }
 
 
@@ -95,6 +103,7 @@ def policy(preset: str, overrides: dict[str, object] | None = None) -> Policy:
         birthday_cake_only=True,
         dibao_line=None,
         accident_ratio=rules.DEFAULT_ACCIDENT_RATIO,
+        winners_share=rules.DEFAULT_WINNERS_SHARE,
     )
 
 
@@ -151,7 +160,7 @@ def test_cap_warning_allows_the_cap_exactly_and_warns_one_fen_above(
     warning = services.cap_warning(policy=p, item=item, amount=cap + D("0.01"))
     basis = f"（{PRESET_LABELS[preset]}标准）"
     amount = rules.money(cap + D("0.01"))
-    if item == CapItem.HARDSHIP:
+    if item in rules.PER_PAYMENT:
         expected = (
             f"本次{ITEM_WORDS[item]} {amount} 元，超过每次上限 {rules.money(cap)} 元{basis}。"
         )
@@ -190,12 +199,14 @@ def test_yearly_items_add_what_was_spent_this_year() -> None:
         policy=p, item=CapItem.FESTIVAL, amount=D("500.50"), spent=D(1500), who="张三："
     ) == (
         "张三：今年已发放节日慰问 1500 元，加上本次 500.50 元共 2000.50 元，"
-        "超过全年上限 2000 元（安徽（现行）标准）。"
+        "超过全年上限 2000 元（安徽现行标准）。"
     )
 
 
 def test_hardship_is_capped_per_payment_not_per_year() -> None:
-    assert frozenset({CapItem.HARDSHIP}) == rules.PER_PAYMENT
+    assert (
+        frozenset({CapItem.HARDSHIP, CapItem.PRIZE_FIRST, CapItem.OUTING_DAY}) == rules.PER_PAYMENT
+    )
     p = policy(CapPreset.ANHUI)
     # 1900 given already this year: another 2000 is still within the per-grant cap …
     assert (
@@ -208,7 +219,7 @@ def test_hardship_is_capped_per_payment_not_per_year() -> None:
         services.cap_warning(
             policy=p, item=CapItem.HARDSHIP, amount=D(2001), spent=D(0), who="李四："
         )
-        == "李四：本次困难慰问、一次性困难补助 2001 元，超过每次上限 2000 元（安徽（现行）标准）。"
+        == "李四：本次困难慰问、一次性困难补助 2001 元，超过每次上限 2000 元（安徽现行标准）。"
     )
 
 
@@ -245,7 +256,7 @@ def test_cap_warning_uses_the_override_not_the_preset() -> None:
     p = policy(CapPreset.ANHUI, {CapItem.BIRTHDAY: "500.50", CapItem.FESTIVAL: None})
     assert services.cap_warning(policy=p, item=CapItem.BIRTHDAY, amount=D("500.50")) is None
     assert services.cap_warning(policy=p, item=CapItem.BIRTHDAY, amount=D(501)) == (
-        "本次生日慰问 501 元，超过全年上限 500.50 元（安徽（现行）标准）。"
+        "本次生日慰问 501 元，超过全年上限 500.50 元（安徽现行标准）。"
     )
     assert services.cap_warning(policy=p, item=CapItem.FESTIVAL, amount=D(100000)) is None
     # The items not overridden keep the preset's cap.
@@ -480,7 +491,7 @@ def test_without_a_dibao_line_nobody_qualifies_by_income(dibao: Decimal | None) 
     result = rules.assess(household(size=1, income=D(1200)), dibao=dibao, on=ON)
     assert result.category == HardshipCategory.NONE
     assert result.per_capita_monthly == D("100.00")
-    assert result.reasons == ["本工会尚未设置当地低保标准，无法按收入认定，请在「关爱标准」中填写"]
+    assert result.reasons == ["本工会尚未设置当地低保标准，无法按收入认定，请在「开支标准」中填写"]
     assert not result.eligible
 
 

@@ -69,9 +69,16 @@ def apply(
     )
 
 
+def payer(world: World) -> User:
+    """The school's treasurer: who approved does not pay (审批与发放分离)."""
+    found = User.objects.filter(username="payer").first()
+    return found or f.user("payer", world.school, role=Role.TREASURER)
+
+
 def bring_to(world: World, status: str, amount: Any = 1000) -> Subsidy:
     """A subsidy applied for by the officer, reviewed by the committee (here: the
     system) and moved on by the chair to ``status``."""
+    payer(world)
     subsidy = apply(world, amount=amount)
     if status == S.APPLIED:
         return subsidy
@@ -83,7 +90,7 @@ def bring_to(world: World, status: str, amount: Any = 1000) -> Subsidy:
     subsidy = services.subsidy_approve(actor=world.chair, subsidy=subsidy)
     if status == S.APPROVED:
         return subsidy
-    return services.subsidy_pay(actor=world.chair, subsidy=subsidy, paid_on=dt.date(2025, 4, 1))
+    return services.subsidy_pay(actor=payer(world), subsidy=subsidy, paid_on=dt.date(2025, 4, 1))
 
 
 def move(world: World, subsidy: Subsidy, to: str) -> Subsidy:
@@ -93,7 +100,9 @@ def move(world: World, subsidy: Subsidy, to: str) -> Subsidy:
     if to == S.APPROVED:
         return services.subsidy_approve(actor=world.chair, subsidy=subsidy)
     if to == S.PAID:
-        return services.subsidy_pay(actor=world.chair, subsidy=subsidy, paid_on=dt.date(2025, 4, 1))
+        return services.subsidy_pay(
+            actor=payer(world), subsidy=subsidy, paid_on=dt.date(2025, 4, 1)
+        )
     assert to == S.REJECTED
     return services.subsidy_reject(actor=world.chair, subsidy=subsidy, reason="不符合条件")
 
@@ -391,11 +400,11 @@ def test_pay_more_than_approved_is_refused_and_less_is_recorded(world: World) ->
     services.subsidy_approve(actor=world.chair, subsidy=subsidy, amount=600)
     before = written()
     with pytest.raises(ServiceError) as exc:
-        services.subsidy_pay(actor=world.chair, subsidy=subsidy, amount="600.01")
+        services.subsidy_pay(actor=payer(world), subsidy=subsidy, amount="600.01")
     assert exc.value.message_dict == {"amount": ["发放金额不能超过批准金额 600 元。"]}
     assert written() == before
     services.subsidy_pay(
-        actor=world.chair, subsidy=subsidy, amount=550, paid_on=dt.date(2025, 5, 1)
+        actor=payer(world), subsidy=subsidy, amount=550, paid_on=dt.date(2025, 5, 1)
     )
     subsidy.refresh_from_db()
     assert (subsidy.approved_amount, subsidy.paid_amount) == (D("600.00"), D("550.00"))
@@ -406,14 +415,14 @@ def test_pay_date_is_neither_in_the_future_nor_before_the_application(world: Wor
     before = written()
     with pytest.raises(ServiceError, match="发放日期不能晚于今天"):
         services.subsidy_pay(
-            actor=world.chair, subsidy=subsidy, paid_on=dt.date.today() + dt.timedelta(days=1)
+            actor=payer(world), subsidy=subsidy, paid_on=dt.date.today() + dt.timedelta(days=1)
         )
     with pytest.raises(ServiceError, match="发放日期不能早于申请日期"):
         services.subsidy_pay(
-            actor=world.chair, subsidy=subsidy, paid_on=APPLIED_ON - dt.timedelta(days=1)
+            actor=payer(world), subsidy=subsidy, paid_on=APPLIED_ON - dt.timedelta(days=1)
         )
     assert written() == before
-    services.subsidy_pay(actor=world.chair, subsidy=subsidy, paid_on=APPLIED_ON)
+    services.subsidy_pay(actor=payer(world), subsidy=subsidy, paid_on=APPLIED_ON)
     subsidy.refresh_from_db()
     assert subsidy.paid_on == APPLIED_ON
 
@@ -456,11 +465,12 @@ def test_hardship_grant_over_2000_warns_and_is_approved_once_confirmed(world: Wo
     before = written()
     with pytest.raises(services.OverCap) as exc:
         services.subsidy_approve(actor=world.chair, subsidy=subsidy)
-    warning = "本次困难慰问、一次性困难补助 2500 元，超过每次上限 2000 元（安徽（现行）标准）。"
+    warning = "本次困难慰问、一次性困难补助 2500 元，超过每次上限 2000 元（安徽现行标准）。"
     assert exc.value.warning == warning
     assert written() == before
     # Within the cap no confirmation is needed.
     services.subsidy_approve(actor=world.chair, subsidy=subsidy, amount=2000)
+    services.subsidy_pay(actor=payer(world), subsidy=subsidy)  # done: one may apply again
     other = bring_to(world, S.REVIEWED, amount=2500)
     services.subsidy_approve(
         actor=world.chair, subsidy=other, note="特殊困难", confirm_over_cap=True
@@ -480,7 +490,7 @@ def test_hardship_grant_over_the_cap_is_refused_under_block(world: World) -> Non
         services.subsidy_approve(actor=world.chair, subsidy=subsidy, confirm_over_cap=True)
     assert not isinstance(exc.value, services.OverCap)
     assert text(exc).endswith(
-        "超过每次上限 2000 元（安徽（现行）标准）。本工会规定超标不能保存，请调整金额。"
+        "超过每次上限 2000 元（安徽现行标准）。本工会规定超标不能保存，请调整金额。"
     )
     assert written() == before
     services.subsidy_approve(actor=world.chair, subsidy=subsidy, amount=2000)
@@ -544,9 +554,9 @@ def test_a_committee_member_may_review_and_reject_at_review_but_not_approve(
 ) -> None:
     subsidy = apply(world, actor=committee)
     assert subsidy.applicant == committee  # a committee member applies on a member's behalf
-    first = apply(world)
+    first = apply(world, kind=SubsidyKind.ILLNESS)
     services.subsidy_reject(actor=committee, subsidy=first, reason="材料不全")
-    second = apply(world)
+    second = apply(world, kind=SubsidyKind.EDUCATION)
     services.subsidy_review(actor=committee, subsidy=second)
     before = written()
     with pytest.raises(PermissionDenied):
@@ -598,3 +608,29 @@ def test_review_and_approval_need_two_people(world: World, committee: User) -> N
     district_chair = f.user("district_chair", world.district)
     approved = services.subsidy_approve(actor=district_chair, subsidy=subsidy)
     assert approved.status == S.APPROVED
+
+
+def test_who_approved_does_not_pay(world: World) -> None:
+    """Four eyes on the money: the approver hands the payment to the treasurer."""
+    subsidy = bring_to(world, S.REVIEWED)
+    services.subsidy_approve(actor=world.chair, subsidy=subsidy)
+    before = written()
+    with pytest.raises(ServiceError, match="审批和发放应由两个人办理"):
+        services.subsidy_pay(actor=world.chair, subsidy=subsidy)
+    assert written() == before
+    assert services.subsidy_pay(actor=payer(world), subsidy=subsidy).status == S.PAID
+
+
+def test_one_open_application_of_a_kind_at_a_time_and_the_applicant_may_withdraw_it(
+    world: World,
+) -> None:
+    first = apply(world, actor=world.member_user, amount=3000)
+    before = written()
+    with pytest.raises(ServiceError, match="已有一份待办的困难补助申请（3000 元，已申请）"):
+        apply(world, actor=world.member_user, amount=3000)
+    assert written() == before
+    with pytest.raises(ServiceError, match="只有申请人本人可以撤回"):
+        services.subsidy_withdraw(actor=world.chair, subsidy=first)
+    withdrawn = services.subsidy_withdraw(actor=world.member_user, subsidy=first)
+    assert (withdrawn.status, withdrawn.reject_reason) == (S.REJECTED, "申请人撤回")
+    assert apply(world, actor=world.member_user, amount=2000).status == S.APPLIED

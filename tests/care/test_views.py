@@ -138,7 +138,13 @@ def test_a_batch_is_previewed_then_saved_for_the_whole_branch(world: World) -> N
     assert len(preview.context["preview"].members) == 2
     assert "将为 <b>2</b> 人登记" in preview.content.decode()
     assert Visit.objects.count() == 0
-    saved = client.post(reverse("care:visit_batch"), {**data, "previewed": "1"})
+    digest = preview.context["form"]["previewed"].value()
+    changed = client.post(
+        reverse("care:visit_batch"), {**data, "amount": "250", "previewed": digest}
+    )
+    assert changed.status_code == 200 and Visit.objects.count() == 0  # previewed again
+    assert "内容已修改" in changed.content.decode()
+    saved = client.post(reverse("care:visit_batch"), {**data, "previewed": digest})
     assert saved.status_code == 302
     assert sorted(Visit.objects.values_list("recipient_name", flat=True)) == ["张三", "王二"]
     assert "batch=" in saved["Location"]
@@ -221,3 +227,32 @@ def test_a_discharge_is_recorded_once(world: World) -> None:
     from gonghui.common.models import AuditEntry
 
     assert AuditEntry.objects.filter(summary__startswith="登记出院").count() == 1
+
+
+def test_a_whole_batch_saved_by_mistake_is_reversed_in_one_go(world: World) -> None:
+    f.member(world.group, "王二")
+    visits = records.batch(world)
+    assert len(visits) == 2
+    client = login(world.officer)
+    listed = client.get(reverse("care:visits"), {"batch": visits[0].batch})
+    assert "冲销整批" in listed.content.decode()
+    response = client.post(
+        reverse("care:visit_batch_reverse"), {"batch": visits[0].batch, "reason": "金额登记错误"}
+    )
+    assert response.status_code == 302
+    states = sorted(Visit.objects.values_list("state", flat=True))
+    assert states == ["reversal", "reversal", "reversed", "reversed"]
+    from gonghui.care.report import facts
+    from gonghui.common.reporting import Period
+
+    found = {x.key: x.value for x in facts(union=world.school, period=Period.year(TODAY.year))}
+    assert (found["care.visits"], found["care.visits.amount"]) == (0, 0)
+    # Not twice, and not by another branch.
+    again = client.post(
+        reverse("care:visit_batch_reverse"), {"batch": visits[0].batch, "reason": "再来"}
+    )
+    assert again.status_code == 302 and Visit.objects.count() == 4
+    other = login(world.other_officer).post(
+        reverse("care:visit_batch_reverse"), {"batch": visits[0].batch, "reason": "x"}
+    )
+    assert other.status_code == 404

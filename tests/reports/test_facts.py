@@ -226,8 +226,9 @@ def test_query_count_is_constant_as_rows_grow(history: World) -> None:
     with CaptureQueriesContext(connection) as large:
         facts = all_facts(school, PERIOD)
 
-    # The roster's five and the care figures' five (tests/care/test_query_counts.py).
-    assert len(small.captured_queries) == len(large.captured_queries) == 10
+    # The roster's five, the care figures' five, the activities' four and the honours'
+    # one (tests/care/test_query_counts.py, tests/activities/test_query_counts.py).
+    assert len(small.captured_queries) == len(large.captured_queries) == 15
     assert {f.key: f.value for f in facts}["members.total"] == 9 + 12 - 4
 
 

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "honours"
+urlpatterns = [
+    path("", views.honour_list, name="list"),
+    path("new/", views.honour_create, name="create"),
+    path("<int:pk>/delete/", views.honour_delete, name="delete"),
+]
