@@ -222,6 +222,10 @@ class Registration(models.Model):
             ),
             # Attendance of a period: the activity's rows by status, with the member.
             models.Index(fields=["activity", "status", "member"], name="registration_report_idx"),
+            # Participation: the attendance of a subtree's members, wherever they went.
+            models.Index(
+                fields=["union", "status", "activity", "member"], name="registration_union_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

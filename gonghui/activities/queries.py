@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from gonghui.common.reporting import Period
+from gonghui.common.reporting import Period, percent
 from gonghui.common.scope import Perm, visible
 from gonghui.members.choices import CURRENT_STATUSES
 from gonghui.members.models import Member
 from gonghui.members.queries import on_roster_as_of
-from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.models import Union, User, in_subtree, subtree_q
 
 from .choices import HOLDING, ActivityStatus, Category, RegStatus
-from .models import Activity, Club, ClubMembership, Registration
+from .models import Activity, Club, ClubMembership, Quiz, Registration
 
 
 def activities(viewer: User, *, union: Union | None = None) -> QuerySet[Activity]:
@@ -35,11 +35,6 @@ def with_counts(qs: QuerySet[Activity]) -> QuerySet[Activity]:
         waiting=Count("registrations", filter=Q(registrations__status=RegStatus.WAITLISTED)),
         came=Count("registrations", filter=Q(registrations__status=RegStatus.ATTENDED)),
     )
-
-
-def in_subtree(union: Union) -> Q:
-    """Rows of ``union``'s subtree, as ``union_id IN (…)`` (few unions, many rows)."""
-    return Q(union__in=Union.objects.filter(subtree_q(union.path)).values("pk"))
 
 
 def period_activities(union: Union, period: Period) -> QuerySet[Activity]:
@@ -66,12 +61,6 @@ def eligible(activity: Activity) -> QuerySet[Member]:
     )
 
 
-def rate(part: int, whole: int) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
 @dataclass(frozen=True)
 class Participation:
     """Distinct members who attended ÷ eligible members."""
@@ -81,7 +70,7 @@ class Participation:
 
     @property
     def rate(self) -> Decimal | None:
-        return rate(self.attended, self.eligible)
+        return percent(self.attended, self.eligible)
 
 
 def activity_participation(activity: Activity) -> Participation:
@@ -95,46 +84,79 @@ def activity_participation(activity: Activity) -> Participation:
     return Participation(counts["came"], counts["total"])
 
 
+def held(period: Period) -> QuerySet[Activity]:
+    """Every activity held in ``period`` (begun, not cancelled), whoever organised it."""
+    return Activity.objects.filter(
+        start_date__gte=period.start,
+        start_date__lte=min(period.end, timezone.localdate()),
+        status=ActivityStatus.OPEN,
+    )
+
+
+def _came(union: Union, period: Period, category: str | None = None) -> QuerySet[Any, Any]:
+    """Members of ``union``'s subtree (as they signed up) who attended an activity of the
+    period, whoever organised it: a branch's teachers at the school's sports day count
+    for the branch as for the school."""
+    acts = held(period)
+    if category:
+        acts = acts.filter(category=category)
+    return Registration.objects.filter(
+        in_subtree(union), status=RegStatus.ATTENDED, activity__in=acts.values("pk")
+    ).values("member_id")
+
+
 def period_participation(
     union: Union, period: Period, *, category: str | None = None
 ) -> Participation:
     """Over a period: the members on ``union``'s roster at its end who attended at least
-    one activity of the period held in the subtree ÷ all of them."""
-    acts = period_activities(union, period)
-    if category:
-        acts = acts.filter(category=category)
+    one activity of the period (held anywhere they could go) ÷ all of them."""
     roster = on_roster_as_of(
         Member.objects.filter(subtree_q(union.path, "union__path")), period.end
     )
-    came_ids = Registration.objects.filter(activity__in=acts, status=RegStatus.ATTENDED).values(
-        "member_id"
+    counts = roster.aggregate(
+        total=Count("pk"), came=Count("pk", filter=Q(pk__in=_came(union, period, category)))
     )
-    counts = roster.aggregate(total=Count("pk"), came=Count("pk", filter=Q(pk__in=came_ids)))
     return Participation(counts["came"], counts["total"])
 
 
 def participation_by_branch(union: Union, period: Period) -> list[tuple[Union, Participation]]:
     """The period's participation for each union directly below ``union`` (its 分工会 and
-    小组), in one query over the roster."""
+    小组), counted as :func:`period_participation` counts each, in one query."""
     children = list(Union.objects.filter(parent=union, archived_at__isnull=True).order_by("path"))
     if not children:
         return []
-    acts = period_activities(union, period)
     roster = on_roster_as_of(
         Member.objects.filter(subtree_q(union.path, "union__path")), period.end
     )
-    came_ids = Registration.objects.filter(activity__in=acts, status=RegStatus.ATTENDED).values(
-        "member_id"
-    )
+    came = _came(union, period)
     aggregates: dict[str, Any] = {}
     for child in children:
         under = subtree_q(child.path, "union__path")
         aggregates[f"t{child.pk}"] = Count("pk", filter=under)
-        aggregates[f"c{child.pk}"] = Count("pk", filter=under & Q(pk__in=came_ids))
+        aggregates[f"c{child.pk}"] = Count("pk", filter=under & Q(pk__in=came))
     counts = roster.aggregate(**aggregates)
     return [
         (child, Participation(counts[f"c{child.pk}"], counts[f"t{child.pk}"])) for child in children
     ]
+
+
+@dataclass(frozen=True)
+class QuizStats:
+    answered: int
+    passed: int
+    eligible: int
+
+    @property
+    def pass_rate(self) -> Decimal | None:
+        """通过率 of everyone who may take part ("100%通过了网上测试")."""
+        return percent(self.passed, self.eligible)
+
+
+def quiz_stats(quiz: Quiz, activity: Activity) -> QuizStats:
+    counts = quiz.attempts.aggregate(
+        answered=Count("pk"), passed=Count("pk", filter=Q(passed=True))
+    )
+    return QuizStats(counts["answered"], counts["passed"], eligible(activity).count())
 
 
 # Self-service ---------------------------------------------------------------------------
@@ -149,7 +171,7 @@ def open_for(member: Member, today: dt.date | None = None) -> QuerySet[Activity]
     return (
         Activity.objects.filter(end_date__gte=today, status=ActivityStatus.OPEN)
         .filter(Q(club__isnull=True, audience_id__in=ancestors) | Q(club_id__in=clubs))
-        .select_related("union", "club")
+        .select_related("union", "club", "quiz")
         .order_by("start_date", "id")
     )
 

@@ -7,22 +7,15 @@ other activity, and in ``training.*`` on its own.
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
-from django.urls import reverse
 
-from gonghui.common.reporting import Fact, Period
+from gonghui.common.reporting import Fact, Period, source_url
 from gonghui.org.models import Union
 
 from .choices import Category, RegStatus
 from .models import Award, Registration
 from .queries import period_activities, period_participation
-
-
-def _url(name: str, **params: object) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
-    return f"{reverse(name)}?{query}"
 
 
 def facts(*, union: Union, period: Period) -> list[Fact]:
@@ -42,23 +35,33 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
     )
     awards = Award.objects.filter(activity__in=acts).count()
     p = period_participation(union, period)
-    note = f"期末在册会员 {p.eligible} 人，其中参加过活动的 {p.attended} 人。" if p.eligible else ""
+    note = (
+        f"期末在册会员 {p.eligible} 人，其中参加过本组织或上级组织所办活动的 {p.attended} 人。"
+        if p.eligible
+        else ""
+    )
     hours = (a["hours"] or Decimal(0)).quantize(Decimal("0.1"))
     return [
-        Fact("activities.count", "文体活动", a["count"], "次", _url("activities:list", **held)),
+        Fact(
+            "activities.count",
+            "文体活动（含培训）",
+            a["count"],
+            "次",
+            source_url("activities:list", **held),
+        ),
         Fact(
             "activities.attendance",
             "参加活动",
             r["total"],
             "人次",
-            _url("activities:attendance", **within),
+            source_url("activities:attendance", **within),
         ),
         Fact(
             "activities.participation_rate",
             "职工参与率",
             p.rate,
             "%",
-            _url("activities:participation", **within),
+            source_url("activities:participation", **within),
             note or "期末没有在册会员。",
         ),
         Fact(
@@ -66,23 +69,23 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
             "举办培训",
             a["sessions"],
             "期",
-            _url("activities:list", category=Category.TRAINING, **held),
+            source_url("activities:list", category=Category.TRAINING, **held),
         ),
         Fact(
             "training.attendance",
             "培训职工",
             r["training"],
             "人次",
-            _url("activities:attendance", category=Category.TRAINING, **within),
+            source_url("activities:attendance", category=Category.TRAINING, **within),
         ),
         Fact(
             "training.hours",
-            "培训学时",
+            "培训课时合计",
             hours,
             "学时",
-            _url("activities:list", category=Category.TRAINING, **held),
+            source_url("activities:list", category=Category.TRAINING, **held),
         ),
-        Fact("awards.count", "活动获奖", awards, "项", _url("activities:awards", **within)),
+        Fact("awards.count", "活动获奖", awards, "项", source_url("activities:awards", **within)),
     ]
 
 
@@ -96,8 +99,10 @@ def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[
     say; a figure of zero leaves its sentence out."""
     texts = []
     count = _n(facts, "activities.count")
+    sessions = _n(facts, "training.sessions")
     if count:
-        sentence = f"工会组织开展各类文体活动{count}次"
+        including = "（含培训）" if sessions else ""
+        sentence = f"工会组织开展各类文体活动{including}{count}次"
         if _n(facts, "activities.attendance"):
             sentence += f"，职工参加{_n(facts, 'activities.attendance')}人次"
         if _n(facts, "activities.participation_rate"):
@@ -107,13 +112,12 @@ def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[
         if _n(facts, "awards.count"):
             sentence += f"各项活动共评出获奖{_n(facts, 'awards.count')}项。"
         texts.append(sentence)
-    sessions = _n(facts, "training.sessions")
     if sessions:
-        sentence = f"举办各类培训{sessions}期"
+        sentence = f"其中举办各类培训{sessions}期"
         if _n(facts, "training.attendance"):
             sentence += f"，培训职工{_n(facts, 'training.attendance')}人次"
         if _n(facts, "training.hours"):
             hours = Decimal(_n(facts, "training.hours")).normalize()
-            sentence += f"，共{hours:f}学时"
+            sentence += f"，课时合计{hours:f}学时"
         texts.append(sentence + "。")
     return texts

@@ -22,7 +22,7 @@ from django.utils import timezone
 from gonghui.care.queries import policy_for
 from gonghui.care.rules import money
 from gonghui.common import audit
-from gonghui.common.errors import ServiceError
+from gonghui.common.errors import OverCap, ServiceError, system_or
 from gonghui.common.models import AuditAction, ImportRecord
 from gonghui.common.scope import Perm, require
 from gonghui.members.choices import CURRENT_STATUSES
@@ -36,16 +36,7 @@ from .models import Activity, Attempt, Award, Club, ClubMembership, Question, Qu
 ZERO = Decimal(0)
 
 
-class OverCap(ServiceError):
-    """A prize past the union's standard where it only warns: confirm to save."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__({"prize_value": message}, code="over_cap")
-        self.warning = message
-
-
-def _actor(actor: User | None) -> User | None:
-    return actor if actor is not None and actor.pk else None
+_actor = system_or
 
 
 # Clubs ----------------------------------------------------------------------------------
@@ -69,9 +60,13 @@ def club_create(
         raise ServiceError({"name": f"「{union.name}」已有名为「{name}」的兴趣小组。"})
     if leader is not None and not leader.union.path.startswith(union.path):
         raise ServiceError({"leader": f"{leader.name}不在「{union.name}」范围内。"})
-    club = Club.objects.create(
-        union=union, name=name[:50], description=description.strip()[:300], leader=leader
-    )
+    try:
+        with transaction.atomic():
+            club = Club.objects.create(
+                union=union, name=name[:50], description=description.strip()[:300], leader=leader
+            )
+    except IntegrityError:  # created by someone else a moment ago
+        raise ServiceError({"name": f"「{union.name}」已有名为「{name}」的兴趣小组。"}) from None
     if leader is not None:
         ClubMembership.objects.create(club=club, member=leader, joined_on=timezone.localdate())
     audit.record(
@@ -237,7 +232,7 @@ def _check_outing(union: Union, activity: Activity, confirm: bool) -> str:
     if policy_for(union).blocks:
         raise ServiceError({"cost": f"{warning}本工会规定超标不能保存，请调整费用。"})
     if not confirm:
-        raise OverCap(warning)
+        raise OverCap(warning, field="cost")
     return warning
 
 
@@ -281,7 +276,7 @@ def activity_update(
         raise ServiceError("活动已取消，不能修改。")
     before = audit.snapshot(activity, ACTIVITY_FIELDS)
     _apply(activity, fields, activity.union)
-    _check_outing(activity.union, activity, confirm_over_cap)
+    note = _check_outing(activity.union, activity, confirm_over_cap)
     activity.save()
     promoted = _fill_places(activity, actor)
     audit.record(
@@ -290,7 +285,9 @@ def activity_update(
         obj=activity,
         union=activity.union,
         changes=audit.diff(Activity, before, audit.snapshot(activity, ACTIVITY_FIELDS)),
-        summary=f"修改活动：{activity.title}" + (f"；候补转正 {promoted} 人" if promoted else ""),
+        summary=f"修改活动：{activity.title}"
+        + (f"；候补转正 {promoted} 人" if promoted else "")
+        + (f"（{note}已确认）" if note else ""),
     )
     return activity
 
@@ -447,7 +444,7 @@ def registration_cancel(*, actor: User | None, registration: Registration) -> Re
         raise ServiceError(
             f"{member.name}的报名状态是「{registration.get_status_display()}」，不能取消报名。"
         )
-    held = registration.status == RegStatus.SIGNED_UP
+    held = registration.status == RegStatus.SIGNED_UP and activity.status == ActivityStatus.OPEN
     Registration.objects.filter(pk=registration.pk).update(status=RegStatus.CANCELLED)
     audit.record(
         actor=actor,
@@ -568,7 +565,9 @@ def checkin_self(*, actor: User, activity: Activity, token: str) -> Registration
     if activity.status == ActivityStatus.CANCELLED:
         raise ServiceError(f"活动已取消：{activity.cancel_reason}")
     if not (activity.start_date <= today <= activity.end_date):
-        raise ServiceError("不在活动时间内，不能签到。")
+        raise ServiceError(
+            f"不在活动时间内（{activity.start_date:%Y-%m-%d} 至 {activity.end_date:%Y-%m-%d}），不能签到。"
+        )
     r = Registration.objects.filter(activity=activity, member=member).first()
     if r is not None and r.status == RegStatus.ATTENDED:
         return r  # scanned twice: already in
@@ -621,21 +620,37 @@ def award_warnings(
     if rank == 1 and cap is not None and prize_value > cap:
         found.append(f"一等奖奖品 {money(prize_value)} 元，超过标准 {money(cap)} 元。")
     took_part = Registration.objects.filter(activity=activity, status=RegStatus.ATTENDED).count()
+    counted = "参加人数"
+    if not took_part:  # attendance not taken yet: those holding a place
+        took_part = Registration.objects.filter(activity=activity, status__in=HOLDING).count()
+        counted = "报名人数"
     winners = activity.awards.count() + adding
     share = policy.winners_share
     if share is not None and took_part:
-        # 0.33 means a third: compare with the fraction it stands for, so that exactly a
-        # third of those who came (1 of 3, 2 of 6) is within the rule.
-        limit = Fraction(str(share)).limit_denominator(10)
+        limit = _share(share)
         if winners > limit * took_part:
             found.append(
-                f"获奖 {winners} 人（项），超过参加人数 {took_part} 人的{_fraction(limit)}。"
+                f"获奖 {winners} 人（项），超过{counted} {took_part} 人的{_fraction(limit)}。"
             )
     return found
 
 
+def _share(share: Decimal) -> Fraction:
+    """The winners' share as a fraction: 0.33 and 0.67 stand for a third and two thirds
+    (so that exactly a third, 1 of 3, is within the rule); any other share is exact."""
+    for third in (Fraction(1, 3), Fraction(2, 3)):
+        if abs(Fraction(str(share)) - third) < Fraction(1, 200):
+            return third
+    return Fraction(str(share))
+
+
 def _fraction(limit: Fraction) -> str:
-    names = {Fraction(1, 3): "三分之一", Fraction(1, 4): "四分之一", Fraction(1, 2): "一半"}
+    names = {
+        Fraction(1, 3): "三分之一",
+        Fraction(2, 3): "三分之二",
+        Fraction(1, 4): "四分之一",
+        Fraction(1, 2): "一半",
+    }
     return names.get(limit, f"{float(limit):.0%}")
 
 
@@ -671,7 +686,7 @@ def award_add(
         if policy_for(activity.union).blocks:
             raise ServiceError({"prize_value": f"{note}本工会规定超标不能保存。"})
         if not confirm_over_cap:
-            raise OverCap(note)
+            raise OverCap(note, field="prize_value")
     award = Award.objects.create(
         activity=activity,
         kind=kind,
@@ -751,6 +766,7 @@ def quiz_set(
                 max(q.points, 1),
             )
         )
+    _locked(activity)  # against an answer handed in while the bank is replaced
     quiz, _ = Quiz.objects.get_or_create(activity=activity, defaults={"pass_mark": pass_mark})
     if quiz.attempts.exists():
         raise ServiceError("已经有人交卷，不能再修改题目。")
@@ -785,7 +801,7 @@ def quiz_submit(
     On the web the member is the one logged in (``actor``); ``member`` is for the
     system (``actor=None``: the demo, paper answers entered later)."""
     quiz = Quiz.objects.select_related("activity__union", "activity__audience").get(pk=quiz.pk)
-    activity = quiz.activity
+    activity = _locked(quiz.activity)  # with the places and the bank, one at a time
     if actor is not None:
         member = Member.objects.select_related("union").filter(user=actor).first()
     if member is None:
@@ -794,10 +810,12 @@ def quiz_submit(
     if problem:
         raise ServiceError(problem)
     today = timezone.localdate()
-    if activity.status == ActivityStatus.CANCELLED or not (
-        activity.start_date <= today <= activity.end_date
-    ):
-        raise ServiceError("不在答题时间内。")
+    if activity.status == ActivityStatus.CANCELLED:
+        raise ServiceError(f"活动已取消：{activity.cancel_reason}")
+    if not (activity.start_date <= today <= activity.end_date):
+        raise ServiceError(
+            f"不在答题时间内（{activity.start_date:%Y-%m-%d} 至 {activity.end_date:%Y-%m-%d}）。"
+        )
     questions = list(quiz.questions.all())
     score = sum(q.points for q in questions if sorted(set(answers.get(q.pk, []))) == q.answer)
     total = sum(q.points for q in questions) or 1
@@ -889,6 +907,23 @@ def attendance_import(*, actor: User | None, plan: ImportPlan) -> None:
     if actor is not None:
         for activity in Activity.objects.filter(pk__in=activity_ids).select_related("union"):
             require(actor, Perm.ACTIVITY_EDIT, activity.union)
+    # Locked, and read again: someone may have signed up or been marked since the check.
+    list(Activity.objects.select_for_update(of=("self",)).filter(pk__in=activity_ids))
+    now_present = {
+        (a, m): pk
+        for pk, a, m in Registration.objects.filter(
+            activity_id__in=activity_ids,
+            member_id__in={r.member_id for r in plan.registrations},
+        ).values_list("pk", "activity_id", "member_id")
+    }
+    fresh = []
+    for r in plan.registrations:
+        pk = now_present.get((r.activity_id, r.member_id))
+        if pk is not None:
+            plan.updates.append((pk, r.status))  # there now: mark it instead
+        else:
+            fresh.append(r)
+    plan.registrations = fresh
     now = timezone.now()
     for r in plan.registrations:
         r.checked_in_at = now if r.status == RegStatus.ATTENDED else None

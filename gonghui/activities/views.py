@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -80,6 +80,10 @@ def activity_list(request: AuthedRequest) -> HttpResponse:
         # The report's list: activities held (begun, not cancelled).
         qs = qs.exclude(status="cancelled").filter(start_date__lte=timezone.localdate())
     page = paginate(request, queries.with_counts(qs).order_by("-start_date", "-id"), PAGE)
+    # A training list shows its 课时 in all (the report's 培训课时合计).
+    hours = None
+    if request.GET.get("category") == "training":
+        hours = qs.aggregate(total=Sum("hours"))["total"]
     return render_page(
         request,
         "activities/list.html",
@@ -88,6 +92,7 @@ def activity_list(request: AuthedRequest) -> HttpResponse:
             "page": page,
             "query": query_without_page(request),
             "can_edit": grants(request.user).any(Perm.ACTIVITY_EDIT),
+            "hours": hours,
         },
         "activities/partials/list.html",
     )
@@ -131,6 +136,8 @@ def activity_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     }  # fmt: skip
     initial.update(union=activity.union_id, audience=activity.audience_id, club=activity.club_id)
     form = f.ActivityForm(posted(request), viewer=request.user, initial=initial)
+    form.fields["union"].disabled = True  # who organised it does not change
+    form.fields["union"].help_text = "组织工会不能修改；如需更换，请取消后重新发布"
     if request.method == "POST" and form.is_valid():
         try:
             services.activity_update(
@@ -149,6 +156,8 @@ def activity_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def _detail_context(request: AuthedRequest, activity: Activity, **forms: Any) -> dict[str, Any]:
     can_edit = can(request.user, Perm.ACTIVITY_EDIT, activity.union)
+    quiz = getattr(activity, "quiz", None)
+    me = own_member(request.user)
     regs = list(
         activity.registrations.exclude(status=RegStatus.CANCELLED)
         .select_related("member", "union")
@@ -160,7 +169,9 @@ def _detail_context(request: AuthedRequest, activity: Activity, **forms: Any) ->
         "waiting": [r for r in regs if r.status == RegStatus.WAITLISTED],
         "participation": queries.activity_participation(activity),
         "awards": list(activity.awards.select_related("member")),
-        "quiz": getattr(activity, "quiz", None),
+        "quiz": quiz,
+        "quiz_stats": queries.quiz_stats(quiz, activity) if quiz is not None else None,
+        "may_answer": me is not None and services.eligibility_problem(activity, me) is None,
         "can_edit": can_edit,
         "enter_form": forms.get("enter") or f.EnterForm(viewer=request.user),
         "award_form": forms.get("award") or f.AwardForm(viewer=request.user),
@@ -605,8 +616,8 @@ def club_join(request: AuthedRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
             return redirect("activities:club", pk=pk)
         member = form.cleaned_data["member"]
-    elif me is not None:
-        member = me
+    elif me is not None and club.archived_at is None and me.union.path.startswith(club.union.path):
+        member = me  # a club of their own union or one above it
     else:
         raise Http404("没有这个兴趣小组。")
     try:
@@ -691,14 +702,19 @@ def quiz_take(request: AuthedRequest, pk: int) -> HttpResponse:
         or services.eligibility_problem(activity, member)
     ):
         raise Http404("没有这个竞赛，或您不在参加范围内。")
-    questions = list(quiz.questions.all())
+    today = timezone.localdate()
+    is_open = activity.status == "open" and activity.start_date <= today <= activity.end_date
+    # The bank stays closed until answering opens (and after it closes).
+    questions = list(quiz.questions.all()) if is_open else []
     attempt = quiz.attempts.filter(member=member).first()
     error = ""
-    if request.method == "POST" and attempt is None:
+    chosen: dict[int, list[int]] = {}
+    if request.method == "POST" and attempt is None and is_open:
         answers = {
             q.pk: [int(v) for v in request.POST.getlist(f"q{q.pk}") if v.isdigit()]
             for q in questions
         }
+        chosen = answers
         missing = [i for i, q in enumerate(questions, 1) if not answers[q.pk]]
         if missing:
             error = f"第 {'、'.join(map(str, missing))} 题还没有作答。"
@@ -713,9 +729,10 @@ def quiz_take(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "activity": activity,
             "quiz": quiz,
-            "questions": questions,
+            "questions": [(q, chosen.get(q.pk, [])) for q in questions],
             "attempt": attempt,
             "error": error,
+            "is_open": is_open,
         },
     )
 
@@ -735,6 +752,16 @@ def mine(request: AuthedRequest) -> HttpResponse:
         .select_related("activity")
         .order_by("-activity__start_date")[:30]
     )
+    cancelled = list(
+        Registration.objects.filter(
+            member=member,
+            activity__status="cancelled",
+            activity__end_date__gte=timezone.localdate() - dt.timedelta(days=30),
+        )
+        .exclude(status=RegStatus.CANCELLED)
+        .select_related("activity")
+        .order_by("-activity__start_date")[:10]
+    )
     clubs_in = list(ClubMembership.objects.filter(member=member).select_related("club"))
     joinable = list(
         Club.objects.filter(archived_at__isnull=True)
@@ -748,6 +775,7 @@ def mine(request: AuthedRequest) -> HttpResponse:
             "member": member,
             "rows": [(a, regs.get(a.pk)) for a in open_now],
             "past": past,
+            "cancelled": cancelled,
             "clubs_in": clubs_in,
             "joinable": joinable,
         },

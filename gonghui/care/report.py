@@ -7,16 +7,14 @@ number of queries does not grow with the data.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import urlencode
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
-from django.urls import reverse
 
-from gonghui.common.reporting import Fact, Period
+from gonghui.common.reporting import Fact, Period, percent, source_url
 from gonghui.members.models import Member
 from gonghui.members.queries import on_roster_as_of
-from gonghui.org.models import Union, subtree_q
+from gonghui.org.models import Union, in_subtree, subtree_q
 
 from .choices import (
     INSURANCE_KINDS,
@@ -31,22 +29,11 @@ from .queries import covering_q, on_file_q
 from .rules import money
 
 
-def _url(name: str, **params: object) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
-    return f"{reverse(name)}?{query}"
-
-
-def _in_subtree(union: Union) -> Q:
-    """Rows of ``union``'s subtree, as ``union_id IN (…)``: the unions are few and the
-    rows many, so each row is checked against a short list, not joined to the tree."""
-    return Q(union__in=Union.objects.filter(subtree_q(union.path)).values("pk"))
-
-
 def facts(*, union: Union, period: Period) -> list[Fact]:
     start, end = period.start, period.end
     within = dict(start=start.isoformat(), end=end.isoformat())
     visits = Visit.objects.filter(
-        _in_subtree(union), date__gte=start, date__lte=end, state=EntryState.VALID
+        in_subtree(union), date__gte=start, date__lte=end, state=EntryState.VALID
     ).order_by()
     # Counting ``date`` (never null), not ``id``: the index holds it, so PostgreSQL
     # answers from the index alone instead of scanning the table (bench/bench_care.py).
@@ -57,16 +44,16 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
         retirees=Count("date", filter=Q(recipient=Recipient.RETIREE)),
         birthdays=Count("date", filter=Q(reason=VisitReason.BIRTHDAY)),
     )
-    files = HardshipFile.objects.filter(_in_subtree(union)).filter(on_file_q(end)).count()
+    files = HardshipFile.objects.filter(in_subtree(union)).filter(on_file_q(end)).count()
     s = (
         Subsidy.objects.filter(
-            _in_subtree(union), status=SubsidyStatus.PAID, paid_on__gte=start, paid_on__lte=end
+            in_subtree(union), status=SubsidyStatus.PAID, paid_on__gte=start, paid_on__lte=end
         )
         .order_by()
         .aggregate(count=Count("id"), amount=Sum("paid_amount"))
     )
     donations = Donation.objects.filter(
-        _in_subtree(union), date__gte=start, date__lte=end, state=EntryState.VALID
+        in_subtree(union), date__gte=start, date__lte=end, state=EntryState.VALID
     ).order_by()
     d = donations.aggregate(
         amount=Sum("amount"),
@@ -74,7 +61,7 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
         people=Count("donor_name", distinct=True, filter=Q(donor_kind=DonorKind.PERSON)),
     )
     rate, rate_note = _coverage_rate(union, period)
-    visits_url = _url("care:visits", union=union.pk, **within)
+    visits_url = source_url("care:visits", union=union.pk, **within)
     return [
         Fact("care.visits", "走访慰问", v["count"], "人次", visits_url),
         Fact("care.visits.amount", "慰问金额（含慰问品）", _money(v["amount"]), "元", visits_url),
@@ -83,63 +70,63 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
             "探望生病住院职工",
             v["sick"],
             "人次",
-            _url("care:visits", union=union.pk, reason=VisitReason.SICK, **within),
+            source_url("care:visits", union=union.pk, reason=VisitReason.SICK, **within),
         ),
         Fact(
             "care.visits.retirees",
             "慰问退休职工",
             v["retirees"],
             "人次",
-            _url("care:visits", union=union.pk, recipient=Recipient.RETIREE, **within),
+            source_url("care:visits", union=union.pk, recipient=Recipient.RETIREE, **within),
         ),
         Fact(
             "care.birthdays",
             "生日慰问",
             v["birthdays"],
             "人次",
-            _url("care:visits", union=union.pk, reason=VisitReason.BIRTHDAY, **within),
+            source_url("care:visits", union=union.pk, reason=VisitReason.BIRTHDAY, **within),
         ),
         Fact(
             "care.hardship.files",
             "在档困难职工",
             files,
             "户",
-            _url("care:hardship", union=union.pk, as_of=end.isoformat()),
+            source_url("care:hardship", union=union.pk, as_of=end.isoformat()),
         ),
         Fact(
             "care.subsidies",
             "发放补助",
             s["count"],
             "人次",
-            _url("care:subsidies", union=union.pk, status=SubsidyStatus.PAID, **within),
+            source_url("care:subsidies", union=union.pk, status=SubsidyStatus.PAID, **within),
         ),
         Fact(
             "care.subsidies.amount",
             "补助金额",
             _money(s["amount"]),
             "元",
-            _url("care:subsidies", union=union.pk, status=SubsidyStatus.PAID, **within),
+            source_url("care:subsidies", union=union.pk, status=SubsidyStatus.PAID, **within),
         ),
         Fact(
             "care.donations.donors",
             "参与捐款",
             d["members"] + d["people"],
             "人",
-            _url("care:donations", union=union.pk, **within),
+            source_url("care:donations", union=union.pk, **within),
         ),
         Fact(
             "care.donations.amount",
             "捐款金额",
             _money(d["amount"]),
             "元",
-            _url("care:donations", union=union.pk, **within),
+            source_url("care:donations", union=union.pk, **within),
         ),
         Fact(
             "care.coverage.rate",
             "综合医疗保障投保率",
             rate,
             "%",
-            _url("care:coverage", union=union.pk, year=end.year),
+            source_url("care:coverage", union=union.pk, year=end.year),
             rate_note,
         ),
     ]
@@ -174,8 +161,7 @@ def _coverage_rate(union: Union, period: Period) -> tuple[Decimal | None, str]:
     total, enrolled = counts["total"], counts["enrolled"]
     if not total:
         return None, "期末没有在册会员。"
-    rate = (Decimal(enrolled) * 100 / total).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return rate, f"期末在册会员 {total} 人，其中参保 {enrolled} 人。"
+    return percent(enrolled, total), f"期末在册会员 {total} 人，其中参保 {enrolled} 人。"
 
 
 def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[str]:

@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from gonghui.common import audit
-from gonghui.common.errors import ServiceError
+from gonghui.common.errors import OverCap, ServiceError, system_or
 from gonghui.common.models import AuditAction, ImportRecord
 from gonghui.common.scope import Perm, can, require
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
@@ -72,20 +72,7 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 10
 
 
-class OverCap(ServiceError):
-    """A cap is exceeded and the union's policy warns: the officer may confirm and save.
-
-    Forms show the message with a「仍然保存」box; the service is called again with
-    ``confirm_over_cap=True``.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__({"amount": message}, code="over_cap")
-        self.warning = message
-
-
-def _actor(actor: User | None) -> User | None:
-    return actor if actor is not None and actor.pk else None
+_actor = system_or
 
 
 def _amount(

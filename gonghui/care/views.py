@@ -19,6 +19,7 @@ from gonghui.common.scope import Perm, can, get_visible_or_404, grants, top_unio
 from gonghui.common.web import (
     AuthedRequest,
     add_errors,
+    date_param,
     paginate,
     posted,
     query_without_page,
@@ -363,7 +364,7 @@ def stay_discharge(request: AuthedRequest, pk: int) -> HttpResponse:
 def hardship_list(request: AuthedRequest) -> HttpResponse:
     _area(request)
     union = _union_param(request)
-    as_of = _date_param(request, "as_of")
+    as_of = date_param(request, "as_of")
     status = request.GET.get("status", "open" if as_of is None else "")
     qs = queries.hardship_files(request.user, union=union, status=status, as_of=as_of)
     return render(
@@ -389,13 +390,6 @@ def _union_param(
     if not value:
         return None
     return get_visible_or_404(Union.objects.all(), request.user, perm, via="", pk=value)
-
-
-def _date_param(request: AuthedRequest, name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -537,7 +531,7 @@ def subsidy_list(request: AuthedRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in SubsidyStatus.values:
         qs = qs.filter(status=status)
-    start, end = _date_param(request, "start"), _date_param(request, "end")
+    start, end = date_param(request, "start"), date_param(request, "end")
     # The report counts subsidies by the day they were paid; other lists by application.
     field = "paid_on" if status == SubsidyStatus.PAID else "applied_on"
     if start:

@@ -63,3 +63,22 @@ class Fact:
         if self.note:
             data["note"] = self.note
         return data
+
+
+def source_url(view: str, **params: object) -> str:
+    """The address of the filtered list behind a figure (blank parameters left out)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
+    return f"{reverse(view)}?{query}"
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """``part`` of ``whole`` in per cent, one decimal, rounded half up; ``None`` of nothing."""
+    from decimal import ROUND_HALF_UP
+
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

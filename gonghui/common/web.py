@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -63,3 +64,11 @@ def query_without_page(request: HttpRequest) -> str:
 
 def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int) -> Page:
     return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+def date_param(request: HttpRequest, name: str) -> dt.date | None:
+    """A date from the query string (``?start=2024-01-01``), or ``None`` if absent or bad."""
+    try:
+        return dt.date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return None

@@ -43,6 +43,15 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
     ]
 
 
+def _when(period: Period) -> str:
+    """The period as the report says it: 2025年 for a calendar year, 2023年至2025年 for a
+    term of whole years, else its dates."""
+    s, e = period.start, period.end
+    if (s.month, s.day, e.month, e.day) == (1, 1, 12, 31):
+        return f"{s.year}年" if s.year == e.year else f"{s.year}年至{e.year}年"
+    return f"{s.year}年{s.month}月{s.day}日至{e.year}年{e.month}月{e.day}日"
+
+
 def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[str]:
     """The honours of the period: how many, and the highest of them by name."""
     people = facts["honours.individual"].value if "honours.individual" in facts else 0
@@ -54,7 +63,7 @@ def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[
         parts.append(f"{people}人次获得个人荣誉")
     if teams:
         parts.append(f"{teams}项集体荣誉")
-    text = "一年来，" + "，".join(parts) + "。"
+    text = f"{_when(period)}，" + "，".join(parts) + "。"
     order = {level: i for i, level in enumerate(Level.values)}
     top = sorted(
         Honour.objects.filter(_in_period(union, period), level__in=HIGHLIGHT_LEVELS),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -11,20 +9,20 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants
-from gonghui.common.web import AuthedRequest, add_errors, paginate, posted, query_without_page
+from gonghui.common.web import (
+    AuthedRequest,
+    add_errors,
+    date_param,
+    paginate,
+    posted,
+    query_without_page,
+)
 from gonghui.org.models import Union
 
 from . import queries, services
 from .choices import HonourKind, Level
 from .forms import HonourForm
 from .models import Honour
-
-
-def _date(request: AuthedRequest, name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return None
 
 
 def honour_list(request: AuthedRequest) -> HttpResponse:
@@ -40,8 +38,8 @@ def honour_list(request: AuthedRequest) -> HttpResponse:
     qs = queries.honours(
         request.user,
         union=union,
-        start=_date(request, "start"),
-        end=_date(request, "end"),
+        start=date_param(request, "start"),
+        end=date_param(request, "end"),
         kind=kind,
         level=level,
     )
@@ -57,6 +55,8 @@ def honour_list(request: AuthedRequest) -> HttpResponse:
             "union": union,
             "kind": kind,
             "kinds": HonourKind.choices,
+            "start": date_param(request, "start"),
+            "end": date_param(request, "end"),
             "can_edit": grants(request.user).any(Perm.HONOUR_EDIT),
         },
     )

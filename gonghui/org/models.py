@@ -40,6 +40,13 @@ def subtree_q(path: str, field: str = "path") -> Q:
     return Q(**{f"{field}__startswith": path})
 
 
+def in_subtree(union: Union, field: str = "union") -> Q:
+    """Rows whose ``field`` is a union of ``union``'s subtree, as ``field_id IN (…)``: for
+    the report's aggregates over big ledgers, where the unions are few and the rows many,
+    each row is checked against a short list instead of being joined to the tree."""
+    return Q(**{f"{field}__in": Union.objects.filter(subtree_q(union.path)).values("pk")})
+
+
 class UnionQuerySet(models.QuerySet["Union"]):
     def active(self) -> UnionQuerySet:
         return self.filter(archived_at__isnull=True)

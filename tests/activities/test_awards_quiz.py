@@ -456,10 +456,11 @@ def test_a_login_answers_as_its_own_member_only(world: World) -> None:
 def test_answers_are_taken_only_while_the_contest_runs_and_from_its_audience(
     world: World,
 ) -> None:
-    quiz, q = contest(world, start_date=TODAY + dt.timedelta(days=1))
+    tomorrow = TODAY + dt.timedelta(days=1)
+    quiz, q = contest(world, start_date=tomorrow)
     with pytest.raises(ServiceError) as exc:
         services.quiz_submit(actor=world.member_user, quiz=quiz, answers=answer(q, [0], [0], [0]))
-    assert text(exc) == "不在答题时间内。"
+    assert text(exc) == f"不在答题时间内（{tomorrow:%Y-%m-%d} 至 {tomorrow:%Y-%m-%d}）。"
 
     running, q2 = contest(world)
     user = f.user("lisi", world.other_group, Role.MEMBER)
@@ -473,5 +474,5 @@ def test_answers_are_taken_only_while_the_contest_runs_and_from_its_audience(
         services.quiz_submit(
             actor=world.member_user, quiz=running, answers=answer(q2, [0], [0], [0])
         )
-    assert text(exc) == "不在答题时间内。"
+    assert text(exc) == "活动已取消：改期"
     assert (Attempt.objects.count(), Registration.objects.count()) == (0, 0)

@@ -195,12 +195,13 @@ def test_the_check_in_page_checks_in_the_login_whatever_else_is_posted(world: Wo
 
 @pytest.mark.parametrize("days", [1, -1])
 def test_no_check_in_outside_the_activitys_dates(world: World, days: int) -> None:
-    a = records.activity(world, start_date=TODAY + dt.timedelta(days=days))
+    day = TODAY + dt.timedelta(days=days)
+    a = records.activity(world, start_date=day)
     services.register(actor=world.officer, activity=a, member=world.member)
     before = written()
     with pytest.raises(ServiceError) as exc:
         services.checkin_self(actor=world.member_user, activity=a, token=services.checkin_token(a))
-    assert text(exc) == "不在活动时间内，不能签到。"
+    assert text(exc) == f"不在活动时间内（{day:%Y-%m-%d} 至 {day:%Y-%m-%d}），不能签到。"
     assert written() == before
 
 

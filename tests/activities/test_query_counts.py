@@ -118,7 +118,7 @@ PAGES: list[tuple[str, Query, int]] = [
         lambda w, ids: (reverse("activities:list"), {"union": w.branch.pk, "held": 1, **WITHIN}),
         7,
     ),
-    ("detail", lambda w, ids: (reverse("activities:detail", args=[ids["activity"]]), {}), 9),
+    ("detail", lambda w, ids: (reverse("activities:detail", args=[ids["activity"]]), {}), 10),
     ("attendance", lambda w, ids: (reverse("activities:attendance"), WITHIN), 5),
     (
         "attendance-branch",
@@ -136,7 +136,7 @@ PAGES: list[tuple[str, Query, int]] = [
         6,
     ),
 ]
-MINE = 9
+MINE = 10
 
 
 def test_activity_and_honour_pages_take_a_pinned_number_of_queries(world: World) -> None:

@@ -16,6 +16,7 @@ from gonghui.activities.queries import (
     Participation,
     activity_participation,
     participation_by_branch,
+    period_participation,
 )
 from gonghui.activities.services import ActivityFields
 from gonghui.common.reporting import Fact, Period
@@ -244,7 +245,7 @@ def test_the_participation_rate_counts_people_not_attendances(world: World) -> N
     assert (rate.value, rate.unit, rate.note) == (
         D("80.0"),
         "%",
-        "期末在册会员 5 人，其中参加过活动的 4 人。",
+        "期末在册会员 5 人，其中参加过本组织或上级组织所办活动的 4 人。",
     )
     empty = f.union("退休教师协会", parent=world.school)
     nobody = {x.key: x for x in report.facts(union=empty, period=PERIOD)}
@@ -294,6 +295,9 @@ def test_participation_by_branch(world: World) -> None:
         ("第二中学工会", Participation(1, 1)),
     ]
     assert participation_by_branch(world.group, PERIOD) == []
+    # A branch's own figure counts the school's activities too: 孙三 came only to the
+    # school's class, and counts for 初中部分工会 as for the school.
+    assert period_participation(world.other_branch, PERIOD) == Participation(2, 2)
 
 
 def test_participation_in_one_activity(world: World) -> None:
@@ -340,15 +344,16 @@ def paragraphs(union: Union) -> list[str]:
 def test_the_paragraphs_say_what_the_figures_say(world: World) -> None:
     fill(world)
     assert paragraphs(world.school) == [
-        "工会组织开展各类文体活动4次，职工参加8人次，职工参与率达80%。各项活动共评出获奖3项。",
-        "举办各类培训2期，培训职工4人次，共6.5学时。",
-        "一年来，4人次获得个人荣誉，2项集体荣誉。其中，张三获教育部「全国优秀教师」（国家级）；"
+        "工会组织开展各类文体活动（含培训）4次，职工参加8人次，职工参与率达80%。"
+        "各项活动共评出获奖3项。",
+        "其中举办各类培训2期，培训职工4人次，课时合计6.5学时。",
+        "2025年，4人次获得个人荣誉，2项集体荣誉。其中，张三获教育部「全国优秀教师」（国家级）；"
         "李四获安徽省教育厅「省级骨干教师」（省部级）；赵一获市教育局「优秀班主任」（市级）；"
         "高中语文组获市总工会「模范职工小家」（市级）。",
     ]
     assert paragraphs(world.branch) == [
         "工会组织开展各类文体活动1次，职工参加2人次，职工参与率达66.7%。各项活动共评出获奖1项。",
-        "一年来，3人次获得个人荣誉，1项集体荣誉。其中，张三获教育部「全国优秀教师」（国家级）；"
+        "2025年，3人次获得个人荣誉，1项集体荣誉。其中，张三获教育部「全国优秀教师」（国家级）；"
         "赵一获市教育局「优秀班主任」（市级）；高中语文组获市总工会「模范职工小家」（市级）。",
     ]
 
@@ -364,7 +369,16 @@ def test_no_activity_and_no_honour_leave_no_paragraph(world: World) -> None:
         date=on(5, 1),
     )
     # An honour below the city level is counted, not named.
-    assert paragraphs(world.school) == ["一年来，1人次获得个人荣誉。"]
+    assert paragraphs(world.school) == ["2025年，1人次获得个人荣誉。"]
+    # A term of whole years, and any other span, say their bounds.
+    for period, when in (
+        (Period(dt.date(YEAR - 2, 1, 1), on(12, 31)), "2023年至2025年"),
+        (Period(on(3, 1), on(8, 31)), "2025年3月1日至2025年8月31日"),
+    ):
+        facts = {x.key: x for x in honours_report.facts(union=world.school, period=period)}
+        assert honours_report.paragraphs(union=world.school, period=period, facts=facts) == [
+            f"{when}，1人次获得个人荣誉。"
+        ]
 
 
 # The sources ----------------------------------------------------------------------------
