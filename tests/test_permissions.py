@@ -607,7 +607,7 @@ MATRIX: dict[str, list[Case]] = {
     ],
     # 文体活动: an activity of branch A1, held today. The member signs up, checks in,
     # answers and joins clubs for themself; officers have no roster entry of their own.
-    "activities:list": [GET(who(FB, OK, OK, OK))],
+    "activities:list": [GET(who(GO, OK, OK, OK))],  # the member: to 我的活动
     "activities:create": [
         GET(who(FB, OK, OK, OK)),
         POST(

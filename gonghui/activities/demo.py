@@ -149,7 +149,10 @@ def build(ctx: dict[str, Any]) -> None:
             start_date=today + dt.timedelta(days=10),
             place="学校体育馆",
             capacity=32,
-            signup_closes=timezone.now() + dt.timedelta(days=7),
+            # Sign-up closes at 17:00 three days before.
+            signup_closes=timezone.make_aware(
+                dt.datetime.combine(today + dt.timedelta(days=7), dt.time(17, 0))
+            ),
         ),
     )
     for m in rng.sample(staff, 20):

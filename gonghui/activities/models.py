@@ -220,11 +220,12 @@ class Registration(models.Model):
             models.Index(
                 fields=["activity", "status", "created_at"], name="registration_queue_idx"
             ),
-            # Attendance of a period: the activity's rows by status, with the member.
-            models.Index(fields=["activity", "status", "member"], name="registration_report_idx"),
-            # Participation: the attendance of a subtree's members, wherever they went.
+            # Attendance and participation of a period: the period's activities' rows by
+            # status, with the member and their union, from the index alone. (Not an index
+            # led by union: with union and activity both equalities SQLite probes every
+            # pair of them, 12 million probes for a city's year; see bench/README.md.)
             models.Index(
-                fields=["union", "status", "activity", "member"], name="registration_union_idx"
+                fields=["activity", "status", "member", "union"], name="registration_report_idx"
             ),
         ]
         constraints = [

@@ -113,30 +113,31 @@ def period_participation(
     roster = on_roster_as_of(
         Member.objects.filter(subtree_q(union.path, "union__path")), period.end
     )
-    counts = roster.aggregate(
-        total=Count("pk"), came=Count("pk", filter=Q(pk__in=_came(union, period, category)))
-    )
-    return Participation(counts["came"], counts["total"])
+    # The IN goes in a WHERE, not in an aggregate's FILTER: PostgreSQL turns the one into
+    # a hash semi-join at any size, the other into a list searched once per member when
+    # the attendance outgrows work_mem (a city's year: > 30 s; see bench/README.md).
+    came = roster.filter(pk__in=_came(union, period, category)).count()
+    return Participation(came, roster.count())
 
 
 def participation_by_branch(union: Union, period: Period) -> list[tuple[Union, Participation]]:
     """The period's participation for each union directly below ``union`` (its 分工会 and
-    小组), counted as :func:`period_participation` counts each, in one query."""
+    小组), counted as :func:`period_participation` counts each, in two queries."""
     children = list(Union.objects.filter(parent=union, archived_at__isnull=True).order_by("path"))
     if not children:
         return []
     roster = on_roster_as_of(
         Member.objects.filter(subtree_q(union.path, "union__path")), period.end
     )
-    came = _came(union, period)
-    aggregates: dict[str, Any] = {}
-    for child in children:
-        under = subtree_q(child.path, "union__path")
-        aggregates[f"t{child.pk}"] = Count("pk", filter=under)
-        aggregates[f"c{child.pk}"] = Count("pk", filter=under & Q(pk__in=came))
-    counts = roster.aggregate(**aggregates)
+    per_child = {
+        f"n{child.pk}": Count("pk", filter=subtree_q(child.path, "union__path"))
+        for child in children
+    }
+    # Two passes, as in period_participation: the IN in a WHERE.
+    total = roster.aggregate(**per_child)
+    came = roster.filter(pk__in=_came(union, period)).aggregate(**per_child)
     return [
-        (child, Participation(counts[f"c{child.pk}"], counts[f"t{child.pk}"])) for child in children
+        (child, Participation(came[f"n{child.pk}"], total[f"n{child.pk}"])) for child in children
     ]
 
 

@@ -74,7 +74,9 @@ def _filtered(request: AuthedRequest) -> tuple[Any, Any]:
 
 
 def activity_list(request: AuthedRequest) -> HttpResponse:
-    _area(request)
+    if not grants(request.user).any(Perm.ACTIVITY_VIEW):
+        # A member who followed a link to 文体活动 signs up on 我的活动.
+        return redirect("activities:mine")
     form, qs = _filtered(request)
     if request.GET.get("held"):
         # The report's list: activities held (begun, not cancelled).
