@@ -54,16 +54,16 @@ PAGES: list[tuple[str, str, Query, int]] = [
     ("roster-page-2", "members:list", lambda w: {"q": "zs", "page": 2}, 6),
     # The dashboard and the figures hold every app's figures: the roster's, the care
     # figures' five (visits, hardship files, subsidies, donations, whether any coverage
-    # programme exists), the activities' four (activities, attendance, awards,
-    # participation) and the honours' one (tests/care, tests/activities pin them with
+    # programme exists), the activities' five (activities, attendance, awards, the
+    # roster's size and of it those who took part) and the honours' one (tests/care, tests/activities pin them with
     # more data).
-    ("dashboard", "dashboard", lambda w: {}, 20),
-    ("figures", "reports:figures", lambda w: {}, 19),
+    ("dashboard", "dashboard", lambda w: {}, 21),
+    ("figures", "reports:figures", lambda w: {}, 20),
     (
         "figures-branch",
         "reports:figures",
         lambda w: {"union": w.branch.pk, "start": "2020-01-01", "end": "2030-12-31"},
-        20,
+        21,
     ),
 ]
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import Context, Plan, Row
@@ -352,6 +353,16 @@ class AttendanceImport(ImportSpec):
             r = existing.get(key)
             if r is not None and r.status == status:
                 result.unchanged += 1
+            elif r is not None and r.source == RegSource.QR and r.status == RegStatus.ATTENDED:
+                # The member's own scan at the door outweighs a sheet typed later.
+                when = timezone.localtime(r.checked_in_at) if r.checked_in_at else None
+                at = f"于{when:%m-%d %H:%M}" if when else ""
+                ctx.error(
+                    row,
+                    "status",
+                    f"该会员已{at}扫码签到，表中却为「缺席」。请核对后把这一行改为「签到」或删去；"
+                    "确属误签的，请到活动页面改为缺席",
+                )
             elif r is not None:
                 plan.updates.append((r.pk, status))
                 result.updated += 1

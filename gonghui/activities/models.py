@@ -221,12 +221,10 @@ class Registration(models.Model):
                 fields=["activity", "status", "created_at"], name="registration_queue_idx"
             ),
             # Attendance and participation of a period: the period's activities' rows by
-            # status, with the member and their union, from the index alone. (Not an index
-            # led by union: with union and activity both equalities SQLite probes every
-            # pair of them, 12 million probes for a city's year; see bench/README.md.)
-            models.Index(
-                fields=["activity", "status", "member", "union"], name="registration_report_idx"
-            ),
+            # status, with the member, from the index alone. (Not an index led by union:
+            # with union and activity both equalities SQLite probed every pair of them,
+            # 12 million probes for a city's year; see bench/README.md.)
+            models.Index(fields=["activity", "status", "member"], name="registration_report_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -37,15 +37,19 @@ def with_counts(qs: QuerySet[Activity]) -> QuerySet[Activity]:
     )
 
 
-def period_activities(union: Union, period: Period) -> QuerySet[Activity]:
-    """The activities ``union``'s subtree held in ``period`` (by their first day): not
+def held(period: Period) -> QuerySet[Activity]:
+    """Every activity held in ``period`` (by its first day), whoever organised it: not
     cancelled, and begun (one still to come has not been held, whatever the period)."""
     return Activity.objects.filter(
-        in_subtree(union),
         start_date__gte=period.start,
         start_date__lte=min(period.end, timezone.localdate()),
         status=ActivityStatus.OPEN,
     )
+
+
+def period_activities(union: Union, period: Period) -> QuerySet[Activity]:
+    """The activities ``union``'s subtree held in ``period``."""
+    return held(period).filter(in_subtree(union))
 
 
 def eligible(activity: Activity) -> QuerySet[Member]:
@@ -84,24 +88,16 @@ def activity_participation(activity: Activity) -> Participation:
     return Participation(counts["came"], counts["total"])
 
 
-def held(period: Period) -> QuerySet[Activity]:
-    """Every activity held in ``period`` (begun, not cancelled), whoever organised it."""
-    return Activity.objects.filter(
-        start_date__gte=period.start,
-        start_date__lte=min(period.end, timezone.localdate()),
-        status=ActivityStatus.OPEN,
-    )
-
-
-def _came(union: Union, period: Period, category: str | None = None) -> QuerySet[Any, Any]:
-    """Members of ``union``'s subtree (as they signed up) who attended an activity of the
-    period, whoever organised it: a branch's teachers at the school's sports day count
-    for the branch as for the school."""
+def _came(period: Period, category: str | None = None) -> QuerySet[Any, Any]:
+    """The members who attended an activity of the period, whoever organised it and
+    wherever they were then: a branch's teachers at the school's sports day count for
+    the branch as for the school, and one who has since moved counts where they are
+    now. The roster it is matched against keeps the count to a subtree."""
     acts = held(period)
     if category:
         acts = acts.filter(category=category)
     return Registration.objects.filter(
-        in_subtree(union), status=RegStatus.ATTENDED, activity__in=acts.values("pk")
+        status=RegStatus.ATTENDED, activity__in=acts.values("pk")
     ).values("member_id")
 
 
@@ -116,7 +112,7 @@ def period_participation(
     # The IN goes in a WHERE, not in an aggregate's FILTER: PostgreSQL turns the one into
     # a hash semi-join at any size, the other into a list searched once per member when
     # the attendance outgrows work_mem (a city's year: > 30 s; see bench/README.md).
-    came = roster.filter(pk__in=_came(union, period, category)).count()
+    came = roster.filter(pk__in=_came(period, category)).count()
     return Participation(came, roster.count())
 
 
@@ -135,7 +131,7 @@ def participation_by_branch(union: Union, period: Period) -> list[tuple[Union, P
     }
     # Two passes, as in period_participation: the IN in a WHERE.
     total = roster.aggregate(**per_child)
-    came = roster.filter(pk__in=_came(union, period)).aggregate(**per_child)
+    came = roster.filter(pk__in=_came(period)).aggregate(**per_child)
     return [
         (child, Participation(came[f"n{child.pk}"], total[f"n{child.pk}"])) for child in children
     ]

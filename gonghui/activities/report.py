@@ -95,29 +95,29 @@ def _n(facts: dict[str, Fact], key: str) -> Decimal | int:
 
 
 def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[str]:
-    """文体活动 and 教育培训, in the manner of the reference reports: only what the figures
-    say; a figure of zero leaves its sentence out."""
-    texts = []
+    """文体活动 and 教育培训 in one paragraph, in the manner of the reference reports: only
+    what the figures say; a figure of zero leaves its clause out. Training is one kind of
+    activity, so its sentence is a 其中 of the activities'."""
     count = _n(facts, "activities.count")
+    if not count:
+        return []
     sessions = _n(facts, "training.sessions")
-    if count:
-        including = "（含培训）" if sessions else ""
-        sentence = f"工会组织开展各类文体活动{including}{count}次"
-        if _n(facts, "activities.attendance"):
-            sentence += f"，职工参加{_n(facts, 'activities.attendance')}人次"
-        if _n(facts, "activities.participation_rate"):
-            rate = Decimal(_n(facts, "activities.participation_rate")).normalize()
-            sentence += f"，职工参与率达{rate:f}%"
-        sentence += "。"
-        if _n(facts, "awards.count"):
-            sentence += f"各项活动共评出获奖{_n(facts, 'awards.count')}项。"
-        texts.append(sentence)
+    including = "（含培训）" if sessions else ""
+    text = f"工会组织开展各类文体活动{including}{count}次"
+    if _n(facts, "activities.attendance"):
+        text += f"，职工参加{_n(facts, 'activities.attendance')}人次"
+    if _n(facts, "activities.participation_rate"):
+        rate = Decimal(_n(facts, "activities.participation_rate")).normalize()
+        text += f"，职工参与率达{rate:f}%"
+    text += "。"
     if sessions:
-        sentence = f"其中举办各类培训{sessions}期"
+        text += f"其中举办各类培训{sessions}期"
         if _n(facts, "training.attendance"):
-            sentence += f"，培训职工{_n(facts, 'training.attendance')}人次"
+            text += f"，培训职工{_n(facts, 'training.attendance')}人次"
         if _n(facts, "training.hours"):
             hours = Decimal(_n(facts, "training.hours")).normalize()
-            sentence += f"，课时合计{hours:f}学时"
-        texts.append(sentence + "。")
-    return texts
+            text += f"，课时合计{hours:f}学时"
+        text += "。"
+    if _n(facts, "awards.count"):
+        text += f"各项活动共评出获奖{_n(facts, 'awards.count')}项。"
+    return [text]

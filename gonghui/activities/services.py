@@ -36,9 +36,6 @@ from .models import Activity, Attempt, Award, Club, ClubMembership, Question, Qu
 ZERO = Decimal(0)
 
 
-_actor = system_or
-
-
 # Clubs ----------------------------------------------------------------------------------
 
 
@@ -243,7 +240,7 @@ def activity_create(
     if actor is not None:
         require(actor, Perm.ACTIVITY_EDIT, union)
     activity = Activity(
-        union=union, checkin_key=secrets.token_urlsafe(32), created_by=_actor(actor)
+        union=union, checkin_key=secrets.token_urlsafe(32), created_by=system_or(actor)
     )
     _apply(activity, fields, union)
     note = _check_outing(union, activity, confirm_over_cap)
@@ -254,7 +251,7 @@ def activity_create(
         obj=activity,
         union=union,
         changes=audit.diff(Activity, {}, audit.snapshot(activity, ACTIVITY_FIELDS)),
-        summary=f"发布活动：{activity.title}" + (f"（{note}已确认）" if note else ""),
+        summary=f"发布活动：{activity.title}" + _confirmed(note),
     )
     return activity
 
@@ -287,9 +284,21 @@ def activity_update(
         changes=audit.diff(Activity, before, audit.snapshot(activity, ACTIVITY_FIELDS)),
         summary=f"修改活动：{activity.title}"
         + (f"；候补转正 {promoted} 人" if promoted else "")
-        + (f"（{note}已确认）" if note else ""),
+        + _confirmed(note),
     )
     return activity
+
+
+def _days(activity: Activity) -> str:
+    """An activity's dates as a message says them: 2025-03-01, or 2025-03-01至2025-03-03."""
+    if activity.start_date == activity.end_date:
+        return f"{activity.start_date:%Y-%m-%d}"
+    return f"{activity.start_date:%Y-%m-%d}至{activity.end_date:%Y-%m-%d}"
+
+
+def _confirmed(note: str) -> str:
+    """An audit summary's mention of a standard passed on purpose."""
+    return f"（超标准，已确认：{note.rstrip('。')}）" if note else ""
 
 
 @transaction.atomic
@@ -393,7 +402,7 @@ def register(
         union=member.union,
         status=status,
         source=source,
-        marked_by=_actor(actor) if source != RegSource.SELF else None,
+        marked_by=system_or(actor) if source != RegSource.SELF else None,
     )
     audit.record(
         actor=actor,
@@ -506,13 +515,13 @@ def attendance_mark(
                 status=status,
                 source=RegSource.OFFICER,
                 checked_in_at=now,
-                marked_by=_actor(actor),
+                marked_by=system_or(actor),
             )
         elif r.status != status:
             Registration.objects.filter(pk=r.pk).update(
                 status=status,
                 checked_in_at=now if status == RegStatus.ATTENDED else None,
-                marked_by=_actor(actor),
+                marked_by=system_or(actor),
             )
         done[status] += 1
     audit.record(
@@ -565,8 +574,9 @@ def checkin_self(*, actor: User, activity: Activity, token: str) -> Registration
     if activity.status == ActivityStatus.CANCELLED:
         raise ServiceError(f"活动已取消：{activity.cancel_reason}")
     if not (activity.start_date <= today <= activity.end_date):
+        one_day = activity.start_date == activity.end_date
         raise ServiceError(
-            f"不在活动时间内（{activity.start_date:%Y-%m-%d} 至 {activity.end_date:%Y-%m-%d}），不能签到。"
+            f"签到时间为{_days(activity)}，请在{'活动当天' if one_day else '活动期间'}扫码签到。"
         )
     r = Registration.objects.filter(activity=activity, member=member).first()
     if r is not None and r.status == RegStatus.ATTENDED:
@@ -813,9 +823,7 @@ def quiz_submit(
     if activity.status == ActivityStatus.CANCELLED:
         raise ServiceError(f"活动已取消：{activity.cancel_reason}")
     if not (activity.start_date <= today <= activity.end_date):
-        raise ServiceError(
-            f"不在答题时间内（{activity.start_date:%Y-%m-%d} 至 {activity.end_date:%Y-%m-%d}）。"
-        )
+        raise ServiceError(f"答题时间为{_days(activity)}，请在此期间作答。")
     questions = list(quiz.questions.all())
     score = sum(q.points for q in questions if sorted(set(answers.get(q.pk, []))) == q.answer)
     total = sum(q.points for q in questions) or 1
@@ -890,7 +898,7 @@ def activities_import(*, actor: User | None, plan: ImportPlan) -> None:
         if actor is not None:
             require(actor, Perm.ACTIVITY_EDIT, union)
         activity.checkin_key = secrets.token_urlsafe(32)
-        activity.created_by = _actor(actor)
+        activity.created_by = system_or(actor)
     Activity.objects.bulk_create([a for a, _ in plan.activities], batch_size=1000)
     _import_audit(actor, plan, "活动", len(plan.activities), {u.pk for _, u in plan.activities})
 
@@ -910,24 +918,25 @@ def attendance_import(*, actor: User | None, plan: ImportPlan) -> None:
     # Locked, and read again: someone may have signed up or been marked since the check.
     list(Activity.objects.select_for_update(of=("self",)).filter(pk__in=activity_ids))
     now_present = {
-        (a, m): pk
-        for pk, a, m in Registration.objects.filter(
+        (a, m): (pk, source == RegSource.QR and status == RegStatus.ATTENDED)
+        for pk, a, m, source, status in Registration.objects.filter(
             activity_id__in=activity_ids,
             member_id__in={r.member_id for r in plan.registrations},
-        ).values_list("pk", "activity_id", "member_id")
+        ).values_list("pk", "activity_id", "member_id", "source", "status")
     }
     fresh = []
     for r in plan.registrations:
-        pk = now_present.get((r.activity_id, r.member_id))
-        if pk is not None:
-            plan.updates.append((pk, r.status))  # there now: mark it instead
-        else:
+        pk, scanned = now_present.get((r.activity_id, r.member_id), (None, False))
+        if pk is None:
             fresh.append(r)
+        elif not (scanned and r.status == RegStatus.ABSENT):
+            # There now: mark it instead; but a scan at the door since the check stands.
+            plan.updates.append((pk, r.status))
     plan.registrations = fresh
     now = timezone.now()
     for r in plan.registrations:
         r.checked_in_at = now if r.status == RegStatus.ATTENDED else None
-        r.marked_by = _actor(actor)
+        r.marked_by = system_or(actor)
     Registration.objects.bulk_create(plan.registrations, batch_size=1000)
     for status in (RegStatus.ATTENDED, RegStatus.ABSENT):
         ids = [pk for pk, s in plan.updates if s == status]
@@ -935,7 +944,7 @@ def attendance_import(*, actor: User | None, plan: ImportPlan) -> None:
             Registration.objects.filter(pk__in=ids).update(
                 status=status,
                 checked_in_at=now if status == RegStatus.ATTENDED else None,
-                marked_by=_actor(actor),
+                marked_by=system_or(actor),
                 source=RegSource.IMPORT,
             )
     unions = set(Activity.objects.filter(pk__in=activity_ids).values_list("union_id", flat=True))

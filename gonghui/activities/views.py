@@ -22,6 +22,7 @@ from gonghui.common.scope import Perm, can, get_visible_or_404, grants, top_unio
 from gonghui.common.web import (
     AuthedRequest,
     add_errors,
+    date_param,
     paginate,
     posted,
     query_without_page,
@@ -78,14 +79,14 @@ def activity_list(request: AuthedRequest) -> HttpResponse:
         # A member who followed a link to 文体活动 signs up on 我的活动.
         return redirect("activities:mine")
     form, qs = _filtered(request)
+    held = qs.exclude(status="cancelled").filter(start_date__lte=timezone.localdate())
     if request.GET.get("held"):
-        # The report's list: activities held (begun, not cancelled).
-        qs = qs.exclude(status="cancelled").filter(start_date__lte=timezone.localdate())
+        qs = held  # the report's list: activities held (begun, not cancelled)
     page = paginate(request, queries.with_counts(qs).order_by("-start_date", "-id"), PAGE)
-    # A training list shows its 课时 in all (the report's 培训课时合计).
+    # A training list shows the 课时 of the training held (the report's 培训课时合计).
     hours = None
-    if request.GET.get("category") == "training":
-        hours = qs.aggregate(total=Sum("hours"))["total"]
+    if form.is_valid() and form.cleaned_data.get("category") == Category.TRAINING:
+        hours = held.aggregate(total=Sum("hours"))["total"]
     return render_page(
         request,
         "activities/list.html",
@@ -454,15 +455,9 @@ def _period(request: AuthedRequest) -> tuple[Union | None, Period]:
         union = get_visible_or_404(
             Union.objects.all(), request.user, Perm.ACTIVITY_VIEW, via="", pk=request.GET["union"]
         )
-    today = timezone.localdate()
-    try:
-        start = dt.date.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        start = dt.date(today.year, 1, 1)
-    try:
-        end = dt.date.fromisoformat(request.GET.get("end", ""))
-    except ValueError:
-        end = dt.date(today.year, 12, 31)
+    year = timezone.localdate().year
+    start = date_param(request, "start") or dt.date(year, 1, 1)
+    end = date_param(request, "end") or dt.date(year, 12, 31)
     if end < start:
         start, end = end, start
     return union, Period(start, end)

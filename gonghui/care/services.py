@@ -72,9 +72,6 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 10
 
 
-_actor = system_or
-
-
 def _amount(
     value: Decimal | int | str | None, label: str = "金额", *, positive: bool = False
 ) -> Decimal:
@@ -437,7 +434,7 @@ def visit_create(
         note=note.strip()[:500],
         over_cap=bool(cap_note),
         cap_note=cap_note[:500],
-        created_by=_actor(actor),
+        created_by=system_or(actor),
     )
     summary = f"登记{visit.get_reason_display()}慰问：{name}，{rules.money(value)} 元"
     if cap_note:
@@ -585,7 +582,7 @@ def visit_batch(
     if not preview.members:
         raise ServiceError({"date": "这一天已为这些会员登记过同样的慰问，没有新的记录可保存。"})
     batch = uuid.uuid4().hex
-    made_by = _actor(actor)
+    made_by = system_or(actor)
     variant = rules.clean_variant(reason, "")
     visits = [
         Visit(
@@ -655,7 +652,7 @@ def visit_reverse(*, actor: User | None, visit: Visit, reason: str) -> Visit:
         note=f"冲销 {visit.date:%Y-%m-%d} 的记录：{reason.strip()}"[:500],
         state=EntryState.REVERSAL,
         reverses=visit,
-        created_by=_actor(actor),
+        created_by=system_or(actor),
     )
     Visit.objects.filter(pk=visit.pk).update(state=EntryState.REVERSED)
     visit.state = EntryState.REVERSED
@@ -696,7 +693,7 @@ def visit_batch_reverse(*, actor: User | None, batch: str, reason: str) -> int:
                 recipient_name=v.recipient_name, relation=v.relation, reason=v.reason,
                 variant=v.variant, form=v.form, amount=-v.amount, goods=v.goods,
                 visitors=v.visitors, note=f"冲销 {v.date:%Y-%m-%d} 的批量登记：{note}"[:500],
-                state=EntryState.REVERSAL, reverses=v, batch=batch, created_by=_actor(actor),
+                state=EntryState.REVERSAL, reverses=v, batch=batch, created_by=system_or(actor),
             )
             for v in visits
         ],
@@ -756,7 +753,7 @@ def visit_photo_add(*, actor: User | None, visit: Visit, upload: UploadedFile) -
         name=(upload.name or f"照片{suffix}")[:200],
         content_type=content_type,
         size=upload.size or 0,
-        uploaded_by=_actor(actor),
+        uploaded_by=system_or(actor),
     )
     photo.file.save(f"photo{suffix}", upload, save=False)
     photo.save()
@@ -793,7 +790,7 @@ def stay_create(
         admitted_on=admitted_on,
         hospital=hospital.strip()[:100],
         note=note.strip()[:300],
-        created_by=_actor(actor),
+        created_by=system_or(actor),
     )
     audit.record(
         actor=actor,
@@ -968,7 +965,7 @@ def hardship_file_open(
     file.category = result.category
     file.per_capita_monthly = result.per_capita_monthly or ZERO
     file.last_reviewed_on = opened_on
-    file.created_by = _actor(actor)
+    file.created_by = system_or(actor)
     try:
         with transaction.atomic():
             file.save()
@@ -983,7 +980,7 @@ def hardship_file_open(
         household_size=file.household_size,
         income=file.income,
         note="建档认定：" + "；".join(result.reasons),
-        reviewer=_actor(actor),
+        reviewer=system_or(actor),
     )
     audit.record(
         actor=actor,
@@ -1051,7 +1048,7 @@ def hardship_file_review(
         household_size=file.household_size,
         income=file.income,
         note=(f"{note.strip()}　" if note.strip() else "") + verdict,
-        reviewer=_actor(actor),
+        reviewer=system_or(actor),
     )
     audit.record(
         actor=actor,
@@ -1115,8 +1112,8 @@ def _event(
         to_status=new,
         amount=amount,
         note=note[:500],
-        actor=_actor(actor),
-        actor_name=actor.display_name if _actor(actor) else "系统",  # type: ignore[union-attr]
+        actor=system_or(actor),
+        actor_name=actor.display_name if system_or(actor) else "系统",  # type: ignore[union-attr]
     )
 
 
@@ -1203,7 +1200,7 @@ def subsidy_apply(
         applied_on=applied_on,
         requested_amount=value,
         hardship_file=hardship_file,
-        applicant=_actor(actor),
+        applicant=system_or(actor),
     )
     _event(subsidy, "", SubsidyStatus.APPLIED, actor, reason.strip(), value)
     audit.record(
@@ -1420,7 +1417,7 @@ def drive_create(
         start_date=start_date,
         end_date=end_date,
         note=note.strip()[:500],
-        created_by=_actor(actor),
+        created_by=system_or(actor),
     )
     audit.record(
         actor=actor,
@@ -1483,7 +1480,7 @@ def donation_add(
         amount=value,
         date=date,
         note=note.strip()[:300],
-        created_by=_actor(actor),
+        created_by=system_or(actor),
     )
     audit.record(
         actor=actor,
@@ -1520,7 +1517,7 @@ def donation_reverse(*, actor: User | None, donation: Donation, reason: str) -> 
         note=f"冲销 {donation.date:%Y-%m-%d} 的记录：{reason.strip()}"[:300],
         state=EntryState.REVERSAL,
         reverses=donation,
-        created_by=_actor(actor),
+        created_by=system_or(actor),
     )
     Donation.objects.filter(pk=donation.pk).update(state=EntryState.REVERSED)
     donation.state = EntryState.REVERSED
@@ -1789,7 +1786,7 @@ def subsidies_import(*, actor: User | None, plan: LedgerPlan) -> None:
             raise ServiceError("不能登记发给自己的补助，请由其他有权限的人导入。")
     total = sum((s.paid_amount for s in plan.rows), ZERO)
     _import_rows(actor=actor, plan=plan, perm=Perm.CARE_PAY, label="已发放的补助", total=total)
-    who = _actor(actor)
+    who = system_or(actor)
     SubsidyEvent.objects.bulk_create(
         [
             SubsidyEvent(

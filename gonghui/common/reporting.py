@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+    @property
+    def in_words(self) -> str:
+        """The period as a report says it: 2025年 for a calendar year, 2023年至2025年 for a
+        term of whole years, else its dates."""
+        s, e = self.start, self.end
+        if (s.month, s.day, e.month, e.day) == (1, 1, 12, 31):
+            return f"{s.year}年" if s.year == e.year else f"{s.year}年至{e.year}年"
+        return f"{s.year}年{s.month}月{s.day}日至{e.year}年{e.month}月{e.day}日"
 
 
 Number = int | Decimal | None
@@ -67,18 +79,12 @@ class Fact:
 
 def source_url(view: str, **params: object) -> str:
     """The address of the filtered list behind a figure (blank parameters left out)."""
-    from urllib.parse import urlencode
-
-    from django.urls import reverse
-
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
     return f"{reverse(view)}?{query}"
 
 
 def percent(part: int, whole: int) -> Decimal | None:
     """``part`` of ``whole`` in per cent, one decimal, rounded half up; ``None`` of nothing."""
-    from decimal import ROUND_HALF_UP
-
     if not whole:
         return None
     return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.db.models import Count, Q
-from django.urls import reverse
 
-from gonghui.common.reporting import Fact, Period
-from gonghui.org.models import Union, subtree_q
+from gonghui.common.reporting import Fact, Period, source_url
+from gonghui.org.models import Union, in_subtree
 
 from .choices import HIGHLIGHT_LEVELS, HonourKind, Level
 from .models import Honour
@@ -18,11 +15,7 @@ HIGHLIGHTS = 8
 
 
 def _in_period(union: Union, period: Period) -> Q:
-    return Q(
-        union__in=Union.objects.filter(subtree_q(union.path)).values("pk"),
-        date__gte=period.start,
-        date__lte=period.end,
-    )
+    return in_subtree(union) & Q(date__gte=period.start, date__lte=period.end)
 
 
 def facts(*, union: Union, period: Period) -> list[Fact]:
@@ -33,7 +26,7 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
     within = {"union": union.pk, "start": period.start.isoformat(), "end": period.end.isoformat()}
 
     def url(**extra: str) -> str:
-        return f"{reverse('honours:list')}?{urlencode({**within, **extra})}"
+        return source_url("honours:list", **within, **extra)
 
     return [
         Fact(
@@ -41,15 +34,6 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
         ),
         Fact("honours.collective", "集体荣誉", counts["collective"], "项", url(kind="collective")),
     ]
-
-
-def _when(period: Period) -> str:
-    """The period as the report says it: 2025年 for a calendar year, 2023年至2025年 for a
-    term of whole years, else its dates."""
-    s, e = period.start, period.end
-    if (s.month, s.day, e.month, e.day) == (1, 1, 12, 31):
-        return f"{s.year}年" if s.year == e.year else f"{s.year}年至{e.year}年"
-    return f"{s.year}年{s.month}月{s.day}日至{e.year}年{e.month}月{e.day}日"
 
 
 def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[str]:
@@ -60,10 +44,10 @@ def paragraphs(*, union: Union, period: Period, facts: dict[str, Fact]) -> list[
         return []
     parts = []
     if people:
-        parts.append(f"{people}人次获得个人荣誉")
+        parts.append(f"个人荣誉{people}人次")
     if teams:
-        parts.append(f"{teams}项集体荣誉")
-    text = f"{_when(period)}，" + "，".join(parts) + "。"
+        parts.append(f"集体荣誉{teams}项")
+    text = f"{period.in_words}，共获得" + "、".join(parts) + "。"
     order = {level: i for i, level in enumerate(Level.values)}
     top = sorted(
         Honour.objects.filter(_in_period(union, period), level__in=HIGHLIGHT_LEVELS),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import urlencode
+from decimal import Decimal
 
-from django.urls import reverse
-
-from gonghui.common.reporting import Fact, Period
+from gonghui.common.reporting import Fact, Period, percent, source_url
 from gonghui.org.models import Union, subtree_q
 
 from .choices import JOIN_KINDS, LEAVE_KINDS, TEMPORARY_EMPLOYMENT, MemberStatus
@@ -16,8 +13,7 @@ from .queries import changed_between, on_roster_as_of
 
 
 def roster_url(**params: object) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
-    return f"{reverse('members:list')}?{query}"
+    return source_url("members:list", **params)
 
 
 def facts(*, union: Union, period: Period) -> list[Fact]:
@@ -36,9 +32,7 @@ def facts(*, union: Union, period: Period) -> list[Fact]:
     rate: Decimal | None = None
     note = ""
     if union.headcount:
-        rate = (Decimal(total) * 100 / union.headcount).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
-        )
+        rate = percent(total, union.headcount)
         if total > union.headcount:
             note = (
                 f"会员人数（{total}）超过「{union.name}」填写的职工人数（{union.headcount}），"

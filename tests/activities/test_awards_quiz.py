@@ -110,6 +110,32 @@ def test_exactly_a_third_of_those_who_came_may_win(world: World) -> None:
     assert not second.over_cap
 
 
+def test_before_attendance_is_taken_those_signed_up_count(world: World) -> None:
+    """Awards entered before the officer took attendance: the share is of those holding
+    a place, and the warning says so."""
+    a = records.activity(world)
+    people = [world.member, *(f.member(world.group, n) for n in NAMES[:2])]
+    for m in people:
+        services.register(actor=None, activity=a, member=m)
+    award(a, people[0])  # 1 of 3
+    with pytest.raises(OverCap) as exc:
+        award(a, people[1])
+    assert exc.value.warning == "获奖 2 人（项），超过报名人数 3 人的三分之一。"
+
+
+def test_a_share_of_two_thirds_allows_exactly_two_of_three(world: World) -> None:
+    policy_set(actor=None, union=world.school, preset="anhui", winners_share=D("0.67"))
+    a, came = attended(world, 3)
+    award(a, came[0], rank=1, prize="一等奖")
+    assert not award(a, came[1]).over_cap  # 2 of 3: two thirds exactly
+    with pytest.raises(OverCap) as exc:
+        award(a, came[2])
+    assert exc.value.warning == "获奖 3 人（项），超过参加人数 3 人的三分之二。"
+    # No share at all: as many winners as the union likes.
+    policy_set(actor=None, union=world.school, preset="anhui", winners_share=None)
+    assert not award(a, came[2]).over_cap
+
+
 def test_where_the_union_blocks_too_many_winners_cannot_be_saved(world: World) -> None:
     policy_set(actor=None, union=world.school, preset="anhui", enforcement="block")
     a, came = attended(world, 4)
@@ -246,7 +272,7 @@ def test_an_outing_over_200_yuan_per_person_per_day_asks_to_confirm(world: World
     assert (saved.cost, saved.days) == (D("700.00"), 3)
     entry = AuditEntry.objects.order_by("-id").first()
     assert entry is not None and entry.summary == (
-        "发布活动：劳模疗休养（人均每天 233.33 元，超过疗休养标准每人每天 200 元。已确认）"
+        "发布活动：劳模疗休养（超标准，已确认：人均每天 233.33 元，超过疗休养标准每人每天 200 元）"
     )
     # Within the standard nothing is asked.
     services.activity_create(actor=world.officer, union=world.branch, fields=outing("600"))
@@ -460,7 +486,7 @@ def test_answers_are_taken_only_while_the_contest_runs_and_from_its_audience(
     quiz, q = contest(world, start_date=tomorrow)
     with pytest.raises(ServiceError) as exc:
         services.quiz_submit(actor=world.member_user, quiz=quiz, answers=answer(q, [0], [0], [0]))
-    assert text(exc) == f"不在答题时间内（{tomorrow:%Y-%m-%d} 至 {tomorrow:%Y-%m-%d}）。"
+    assert text(exc) == f"答题时间为{tomorrow:%Y-%m-%d}，请在此期间作答。"
 
     running, q2 = contest(world)
     user = f.user("lisi", world.other_group, Role.MEMBER)

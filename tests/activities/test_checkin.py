@@ -201,7 +201,7 @@ def test_no_check_in_outside_the_activitys_dates(world: World, days: int) -> Non
     before = written()
     with pytest.raises(ServiceError) as exc:
         services.checkin_self(actor=world.member_user, activity=a, token=services.checkin_token(a))
-    assert text(exc) == f"不在活动时间内（{day:%Y-%m-%d} 至 {day:%Y-%m-%d}），不能签到。"
+    assert text(exc) == f"签到时间为{day:%Y-%m-%d}，请在活动当天扫码签到。"
     assert written() == before
 
 
@@ -215,6 +215,13 @@ def test_a_multi_day_activity_takes_check_ins_on_every_day(world: World) -> None
     )
     r = services.checkin_self(actor=world.member_user, activity=a, token=services.checkin_token(a))
     assert r.status == "attended"
+    start, end = TODAY + dt.timedelta(days=2), TODAY + dt.timedelta(days=4)
+    later = records.activity(world, "秋季培训", start_date=start, end_date=end)
+    with pytest.raises(ServiceError) as exc:
+        services.checkin_self(
+            actor=world.member_user, activity=later, token=services.checkin_token(later)
+        )
+    assert text(exc) == f"签到时间为{start:%Y-%m-%d}至{end:%Y-%m-%d}，请在活动期间扫码签到。"
 
 
 def test_a_cancelled_activity_takes_no_check_in(world: World) -> None:

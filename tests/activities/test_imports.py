@@ -17,6 +17,7 @@ from gonghui.common.imports.jobs import export_records
 from gonghui.common.models import AuditAction, AuditEntry
 from gonghui.honours import services as honour_services
 from gonghui.honours.models import Honour
+from gonghui.members import services as member_services
 from gonghui.members.models import Member
 from gonghui.org.models import Union, User
 from tests import factories as f
@@ -273,6 +274,45 @@ def test_changing_a_mark_is_an_update_and_the_same_sheet_twice_adds_nothing(
     assert twice.error_lines() == ["第3行：与第2行是同一活动的同一会员"]
 
 
+def test_a_sheet_does_not_overrule_a_members_own_scan_at_the_door(
+    world: World, tmp_path: Path
+) -> None:
+    today = dt.date.today()
+    a = records.activity(world, "气排球赛", start_date=today)
+    services.checkin_self(actor=world.member_user, activity=a, token=services.checkin_token(a))
+    zhao = f.member(world.group, "赵一")
+    sheet = [
+        ["气排球赛", today, "张三", "", "", "", "缺席"],
+        ["气排球赛", today, "赵一", "", "", "", "缺席"],
+    ]
+    result = run(
+        tmp_path, "attendance", sheet, ATTENDANCE_HEADERS, actor=world.chair, union=world.school
+    )
+    [line] = result.error_lines()
+    assert line.startswith("第2行「状态」：该会员已于")
+    assert line.endswith(
+        "扫码签到，表中却为「缺席」。请核对后把这一行改为「签到」或删去；"
+        "确属误签的，请到活动页面改为缺席"
+    )
+    assert not result.written
+    # Checked, then 赵一 scans in before the officer confirms: his scan stands.
+    plan = services.ImportPlan(
+        registrations=[
+            Registration(
+                activity=a, member=zhao, union=zhao.union, status="absent", source="import"
+            )
+        ]
+    )
+    zhao_user = f.user("zhaoyi", world.group, "member")
+    member_services.member_link_user(actor=None, member=zhao, user=zhao_user)
+    services.checkin_self(actor=zhao_user, activity=a, token=services.checkin_token(a))
+    services.attendance_import(actor=world.chair, plan=plan)
+    assert sorted(Registration.objects.values_list("member__name", "status", "source")) == [
+        ("张三", "attended", "qr"),
+        ("赵一", "attended", "qr"),
+    ]
+
+
 def test_bad_attendance_rows_are_errors_and_nothing_is_written(
     world: World, tmp_path: Path
 ) -> None:
@@ -312,7 +352,6 @@ def test_bad_attendance_rows_are_errors_and_nothing_is_written(
 def test_attendance_of_a_member_who_left_or_of_a_club_activity_is_refused(
     world: World, tmp_path: Path
 ) -> None:
-    from gonghui.members import services as member_services
 
     gone = f.member(world.group, "赵一", employee_no="T002")
     member_services.member_change(actor=None, member=gone, kind="withdraw", date=ON)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from gonghui.activities import report, services
 from gonghui.activities.queries import (
@@ -300,6 +301,22 @@ def test_participation_by_branch(world: World) -> None:
     assert period_participation(world.other_branch, PERIOD) == Participation(2, 2)
 
 
+def test_a_member_who_moved_counts_where_they_are_at_the_periods_end(world: World) -> None:
+    """张三 came to his branch's match, then moved to 初中数学组: he is on that branch's
+    roster at the year's end and took part, so he counts for it, and not for his old
+    branch; the branch's own figure and its row in the school's table agree."""
+    held(world, "气排球赛", world.branch, on(4, 10), [world.member])
+    member_services.member_update(actor=None, member=world.member, union=world.other_group)
+
+    assert period_participation(world.other_branch, PERIOD) == Participation(1, 2)
+    assert period_participation(world.branch, PERIOD) == Participation(0, 0)
+    assert dict(participation_by_branch(world.school, PERIOD)) == {
+        world.branch: Participation(0, 0),
+        world.other_branch: Participation(1, 2),
+    }
+    assert period_participation(world.school, PERIOD) == Participation(1, 2)
+
+
 def test_participation_in_one_activity(world: World) -> None:
     acts = fill(world)
     # Eligible: the audience's members 在册 now (张三, 赵一, 钱二, 新人 for branch A1).
@@ -345,15 +362,14 @@ def test_the_paragraphs_say_what_the_figures_say(world: World) -> None:
     fill(world)
     assert paragraphs(world.school) == [
         "工会组织开展各类文体活动（含培训）4次，职工参加8人次，职工参与率达80%。"
-        "各项活动共评出获奖3项。",
-        "其中举办各类培训2期，培训职工4人次，课时合计6.5学时。",
-        "2025年，4人次获得个人荣誉，2项集体荣誉。其中，张三获教育部「全国优秀教师」（国家级）；"
+        "其中举办各类培训2期，培训职工4人次，课时合计6.5学时。各项活动共评出获奖3项。",
+        "2025年，共获得个人荣誉4人次、集体荣誉2项。其中，张三获教育部「全国优秀教师」（国家级）；"
         "李四获安徽省教育厅「省级骨干教师」（省部级）；赵一获市教育局「优秀班主任」（市级）；"
         "高中语文组获市总工会「模范职工小家」（市级）。",
     ]
     assert paragraphs(world.branch) == [
         "工会组织开展各类文体活动1次，职工参加2人次，职工参与率达66.7%。各项活动共评出获奖1项。",
-        "2025年，3人次获得个人荣誉，1项集体荣誉。其中，张三获教育部「全国优秀教师」（国家级）；"
+        "2025年，共获得个人荣誉3人次、集体荣誉1项。其中，张三获教育部「全国优秀教师」（国家级）；"
         "赵一获市教育局「优秀班主任」（市级）；高中语文组获市总工会「模范职工小家」（市级）。",
     ]
 
@@ -369,7 +385,7 @@ def test_no_activity_and_no_honour_leave_no_paragraph(world: World) -> None:
         date=on(5, 1),
     )
     # An honour below the city level is counted, not named.
-    assert paragraphs(world.school) == ["2025年，1人次获得个人荣誉。"]
+    assert paragraphs(world.school) == ["2025年，共获得个人荣誉1人次。"]
     # A term of whole years, and any other span, say their bounds.
     for period, when in (
         (Period(dt.date(YEAR - 2, 1, 1), on(12, 31)), "2023年至2025年"),
@@ -377,8 +393,19 @@ def test_no_activity_and_no_honour_leave_no_paragraph(world: World) -> None:
     ):
         facts = {x.key: x for x in honours_report.facts(union=world.school, period=period)}
         assert honours_report.paragraphs(union=world.school, period=period, facts=facts) == [
-            f"{when}，1人次获得个人荣誉。"
+            f"{when}，共获得个人荣誉1人次。"
         ]
+    honour_services.honour_create(
+        actor=None,
+        kind="collective",
+        union=world.other_group,
+        recipient="初中数学组",
+        title="先进集体",
+        level="unit",
+        date=on(6, 1),
+    )
+    # Only a team's honour: the sentence says so.
+    assert paragraphs(world.other_branch) == ["2025年，共获得集体荣誉1项。"]
 
 
 # The sources ----------------------------------------------------------------------------
@@ -394,6 +421,8 @@ def listed(client: Any, fact: Fact) -> Any:
     if fact.key == "training.hours":
         total = sum((a.hours or D(0) for a in ctx["page"].object_list), D(0))
         assert ctx["page"].paginator.count == len(ctx["page"].object_list)
+        # The page's own 课时合计 says the same as its rows.
+        assert D(ctx["hours"] or 0) == total, (ctx["hours"], total)
         return total.quantize(D("0.1"))
     return ctx["page"].paginator.count
 
@@ -478,3 +507,25 @@ def test_attendance_of_an_activity_moved_to_later_is_in_neither_figure_nor_list(
     fact = {x.key: x for x in report.facts(union=world.school, period=now)}
     attendance = fact["activities.attendance"]
     assert listed(login(world.chair), attendance) == attendance.value
+
+
+def test_the_training_lists_hours_count_only_the_training_held(world: World) -> None:
+    """Without 仅已举办, the list shows every class of the year, but its 课时合计 is the
+    report's: a class called off or still to come teaches no hours."""
+    fill(world)
+    off = records.activity(
+        world, "停办的培训", category="training", hours=D(8), start_date=on(6, 6)
+    )
+    services.activity_cancel(actor=None, activity=off, reason="讲师有事")
+    response = login(world.chair).get(
+        reverse("activities:list"),
+        {
+            "union": world.school.pk,
+            "category": "training",
+            "start": "2025-01-01",
+            "end": "2025-12-31",
+        },
+    )
+    assert response.context["page"].paginator.count == 3
+    assert response.context["hours"] == D("6.5")
+    assert 'id="training-hours">6.5</b>' in response.content.decode()

@@ -228,7 +228,7 @@ def test_query_count_is_constant_as_rows_grow(history: World) -> None:
 
     # The roster's five, the care figures' five, the activities' four and the honours'
     # one (tests/care/test_query_counts.py, tests/activities/test_query_counts.py).
-    assert len(small.captured_queries) == len(large.captured_queries) == 15
+    assert len(small.captured_queries) == len(large.captured_queries) == 16
     assert {f.key: f.value for f in facts}["members.total"] == 9 + 12 - 4
 
 

@@ -203,7 +203,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='registration',
-            index=models.Index(fields=['activity', 'status', 'member', 'union'], name='registration_report_idx'),
+            index=models.Index(fields=['activity', 'status', 'member'], name='registration_report_idx'),
         ),
         migrations.AddConstraint(
             model_name='registration',
