@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from gonghui.activities import report, services
+from gonghui.activities import queries, report, services
 from gonghui.activities.queries import (
     Participation,
     activity_participation,
@@ -213,6 +213,31 @@ def test_the_figures_of_the_school_a_branch_and_the_district(world: World) -> No
     }
     assert got == {"school": SCHOOL, "branch": BRANCH, "district": DISTRICT}
     assert all(type(got["school"][k]) is int for k in ("activities.count", "awards.count"))
+
+
+def test_both_ways_of_counting_participation_agree(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small rosters are counted member by member, big ones against the period's whole
+    attendance: the figures are the same either way."""
+    fill(world)
+    member_services.member_update(
+        actor=None, member=Member.objects.get(name="赵一"), union=world.other_group
+    )
+
+    def counted() -> Any:
+        return (
+            [period_participation(u, PERIOD) for u in (world.school, world.branch)],
+            period_participation(world.school, PERIOD, category="training"),
+            participation_by_branch(world.school, PERIOD),
+            participation_by_branch(world.district, PERIOD),
+        )
+
+    assert queries.MEMBER_BY_MEMBER_UP_TO >= 5
+    member_by_member = counted()
+    monkeypatch.setattr(queries, "MEMBER_BY_MEMBER_UP_TO", 0)
+    assert counted() == member_by_member
+    assert member_by_member[0] == [Participation(4, 5), Participation(1, 2)]
 
 
 def test_the_period_bounds_the_figures(world: World) -> None:
