@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from gonghui.common.forms import DATE, Form, union_field
+from gonghui.common.forms import DATE, ConfirmOverCapMixin, Form, union_field
 from gonghui.common.scope import Perm, visible
 from gonghui.members.forms import MemberField
 from gonghui.org.models import User
@@ -18,7 +18,7 @@ from .services import ActivityFields, QuestionData
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class ActivityForm(Form):
+class ActivityForm(ConfirmOverCapMixin, Form):
     title = forms.CharField(label="活动名称", max_length=100, help_text="如「教职工气排球赛」")
     category = forms.ChoiceField(label="类别", choices=Category.choices)
     start_date = forms.DateField(label="开始日期", widget=DATE, initial=dt.date.today)
@@ -62,9 +62,6 @@ class ActivityForm(Form):
         label="活动说明", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     note = forms.CharField(label="备注", max_length=300, required=False)
-    confirm_over_cap = forms.BooleanField(
-        label="已知超出标准，仍然保存", required=False, widget=forms.HiddenInput
-    )
 
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -87,10 +84,6 @@ class ActivityForm(Form):
             help_text="只允许该小组的成员报名",
         )
         self.order_fields(["union", "title", "category", "audience", "club"])
-
-    def ask_to_confirm(self, warning: str) -> None:
-        self.fields["confirm_over_cap"].widget = forms.CheckboxInput()
-        self.over_cap_warning = warning
 
     def to_fields(self) -> ActivityFields:
         d = self.cleaned_data
@@ -140,7 +133,7 @@ class ReasonForm(Form):
     reason = forms.CharField(label="原因", max_length=300)
 
 
-class AwardForm(Form):
+class AwardForm(ConfirmOverCapMixin, Form):
     rank = forms.IntegerField(
         label="名次", min_value=1, max_value=999, help_text="1 为一等奖或第一名"
     )
@@ -153,9 +146,6 @@ class AwardForm(Form):
         decimal_places=2,
     )
     team = forms.CharField(label="获奖团体", max_length=100, required=False, help_text="团体奖填写")
-    confirm_over_cap = forms.BooleanField(
-        label="已知超出标准，仍然保存", required=False, widget=forms.HiddenInput
-    )
 
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,10 +153,6 @@ class AwardForm(Form):
             viewer=viewer, perm=Perm.ROSTER_VIEW, required=False, help_text="个人奖填写"
         )
         self.order_fields(["member", "team", "rank", "prize", "prize_value"])
-
-    def ask_to_confirm(self, warning: str) -> None:
-        self.fields["confirm_over_cap"].widget = forms.CheckboxInput()
-        self.over_cap_warning = warning
 
 
 class ClubForm(Form):

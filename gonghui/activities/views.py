@@ -22,6 +22,7 @@ from gonghui.common.scope import Perm, can, get_visible_or_404, grants, top_unio
 from gonghui.common.web import (
     AuthedRequest,
     add_errors,
+    add_errors_or_confirm,
     date_param,
     paginate,
     posted,
@@ -42,13 +43,6 @@ PAGE = 50
 def _area(request: AuthedRequest, perm: Perm = Perm.ACTIVITY_VIEW) -> None:
     if not grants(request.user).any(perm):
         raise PermissionDenied("您没有办理文体活动的权限。")
-
-
-def _save_or_ask(form: Any, exc: ValidationError) -> None:
-    if isinstance(exc, services.OverCap):
-        form.ask_to_confirm(exc.warning)
-        return
-    add_errors(form, exc)
 
 
 def _filtered(request: AuthedRequest) -> tuple[Any, Any]:
@@ -115,7 +109,7 @@ def activity_create(request: AuthedRequest) -> HttpResponse:
                 confirm_over_cap=form.cleaned_data["confirm_over_cap"],
             )
         except ValidationError as exc:
-            _save_or_ask(form, exc)
+            add_errors_or_confirm(form, exc)
         else:
             messages.success(request, f"已发布活动「{activity.title}」。")
             return redirect("activities:detail", pk=activity.pk)
@@ -150,7 +144,7 @@ def activity_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 confirm_over_cap=form.cleaned_data["confirm_over_cap"],
             )
         except ValidationError as exc:
-            _save_or_ask(form, exc)
+            add_errors_or_confirm(form, exc)
         else:
             messages.success(request, "已保存。")
             return redirect("activities:detail", pk=pk)
@@ -427,7 +421,7 @@ def award_add(request: AuthedRequest, pk: int) -> HttpResponse:
                 confirm_over_cap=d["confirm_over_cap"],
             )
         except ValidationError as exc:
-            _save_or_ask(form, exc)
+            add_errors_or_confirm(form, exc)
         else:
             messages.success(request, "已登记获奖。")
             return redirect("activities:detail", pk=pk)

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.forms import formset_factory
 
-from gonghui.common.forms import DATE, Form, union_field
+from gonghui.common.forms import DATE, ConfirmOverCapMixin, Form, union_field
 from gonghui.common.scope import Perm
 from gonghui.members.forms import MemberField, MultipleChoice
 from gonghui.org.models import User
@@ -50,18 +50,7 @@ def today_field(label: str, **kw: Any) -> forms.DateField:
     return forms.DateField(label=label, widget=DATE, initial=dt.date.today, **kw)
 
 
-class ConfirmMixin(forms.Form):
-    confirm_over_cap = forms.BooleanField(
-        label="已知超出标准，仍然保存", required=False, widget=forms.HiddenInput
-    )
-
-    def ask_to_confirm(self, warning: str) -> None:
-        """Show the cap warning and the box that saves past it on the next submit."""
-        self.fields["confirm_over_cap"].widget = forms.CheckboxInput()
-        self.over_cap_warning = warning
-
-
-class VisitCreateForm(ConfirmMixin, Form):
+class VisitCreateForm(ConfirmOverCapMixin, Form):
     member = forms.CharField(required=False)  # replaced in __init__
     recipient = forms.ChoiceField(
         label="慰问对象",
@@ -139,7 +128,7 @@ class VisitCreateForm(ConfirmMixin, Form):
         return data
 
 
-class BatchForm(ConfirmMixin, Form):
+class BatchForm(ConfirmOverCapMixin, Form):
     date = today_field("慰问日期")
     reason = forms.ChoiceField(
         label="慰问事由",
@@ -406,7 +395,7 @@ class NoteForm(Form):
     note = forms.CharField(label="意见", max_length=500, required=False)
 
 
-class ApproveForm(ConfirmMixin, Form):
+class ApproveForm(ConfirmOverCapMixin, Form):
     amount = money_field("批准金额（元）", required=False, help_text="留空则按申请金额")
     note = forms.CharField(label="意见", max_length=500, required=False)
 

@@ -19,6 +19,7 @@ from gonghui.common.scope import Perm, can, get_visible_or_404, grants, top_unio
 from gonghui.common.web import (
     AuthedRequest,
     add_errors,
+    add_errors_or_confirm,
     date_param,
     paginate,
     posted,
@@ -52,14 +53,6 @@ PAGE = 50
 def _area(request: AuthedRequest, perm: Perm = Perm.CARE_VIEW) -> None:
     if not grants(request.user).any(perm):
         raise PermissionDenied("您没有办理关爱服务的权限。")
-
-
-def _save_or_ask(form: Any, exc: ValidationError) -> None:
-    """A service's refusal on the form; a cap warning becomes the「仍然保存」box."""
-    if isinstance(exc, services.OverCap):
-        form.ask_to_confirm(exc.warning)
-        return
-    add_errors(form, exc)
 
 
 def _member_initial(request: AuthedRequest) -> dict[str, Any]:
@@ -146,7 +139,7 @@ def visit_create(request: AuthedRequest) -> HttpResponse:
                 photo=d.get("photo"),
             )
         except ValidationError as exc:
-            _save_or_ask(form, exc)
+            add_errors_or_confirm(form, exc)
         else:
             text = f"已登记：{visit}，{visit.amount} 元。"
             if visit.over_cap:
@@ -312,7 +305,7 @@ def visit_batch(request: AuthedRequest) -> HttpResponse:
                 )
                 return redirect(f"{reverse('care:visits')}?batch={visits[0].batch}")
         except ValidationError as exc:
-            _save_or_ask(form, exc)
+            add_errors_or_confirm(form, exc)
             if isinstance(exc, services.OverCap):
                 preview = services.visit_batch_preview(**args)
     return render(request, "care/batch.html", {"form": form, "preview": preview})
@@ -693,7 +686,7 @@ def subsidy_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse
         try:
             call(form.cleaned_data)
         except ValidationError as exc:
-            _save_or_ask(form, exc)
+            add_errors_or_confirm(form, exc)
         else:
             messages.success(request, done)
             return redirect("care:subsidy", pk=pk)

@@ -87,6 +87,21 @@ class ModelForm(ChineseErrorsMixin, forms.ModelForm):
     """``forms.ModelForm`` with Chinese messages that name the field."""
 
 
+class ConfirmOverCapMixin(forms.Form):
+    """A form whose service may refuse with ``OverCap``: the box that saves past the cap
+    stays hidden until the service has said why (``web.add_errors_or_confirm``)."""
+
+    confirm_over_cap = forms.BooleanField(
+        label="已知超出标准，仍然保存", required=False, widget=forms.HiddenInput
+    )
+
+    def ask_to_confirm(self, warning: str) -> None:
+        """Show the warning (``includes/over_cap.html``) and, first, the box."""
+        self.fields["confirm_over_cap"].widget = forms.CheckboxInput()
+        self.order_fields(["confirm_over_cap"])
+        self.over_cap_warning = warning
+
+
 class UnionSelect(forms.Select):
     """A ``<select>`` of the union tree whose options are rendered in Python.
 

@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
+from .errors import OverCap
+
 if TYPE_CHECKING:
     from gonghui.org.models import User
 
@@ -53,6 +55,15 @@ def add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
             form.add_error(key if key in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def add_errors_or_confirm(form: forms.BaseForm, exc: ValidationError) -> None:
+    """A service's refusal on the form; a cap warning (``OverCap``) instead asks for the
+    「仍然保存」box of ``ConfirmOverCapMixin``."""
+    if isinstance(exc, OverCap):
+        form.ask_to_confirm(exc.warning)  # type: ignore[attr-defined]
+        return
+    add_errors(form, exc)
 
 
 def query_without_page(request: HttpRequest) -> str:
