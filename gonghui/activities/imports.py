@@ -22,7 +22,7 @@ from gonghui.common.imports.normalize import clean_text
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, visible
 from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
-from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.models import Union, subtree_q
 
 from . import services
 from .choices import ActivityStatus, Category, RegSource, RegStatus
@@ -249,13 +249,8 @@ class ActivityImport(ImportSpec):
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.activities_import(actor=ctx.actor, plan=plan.payload)
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Activity]:
-        qs = Activity.objects.all()
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.ACTIVITY_VIEW)
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "union__path"))
-        return qs
+    def export_base(self) -> QuerySet[Activity]:
+        return Activity.objects.all()
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
@@ -382,13 +377,10 @@ class AttendanceImport(ImportSpec):
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.attendance_import(actor=ctx.actor, plan=plan.payload)
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Registration]:
-        qs = Registration.objects.filter(status__in=[RegStatus.ATTENDED, RegStatus.ABSENT])
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.ACTIVITY_VIEW, via="activity__union")
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "activity__union__path"))
-        return qs
+    export_via = "activity__union"
+
+    def export_base(self) -> QuerySet[Registration]:
+        return Registration.objects.filter(status__in=[RegStatus.ATTENDED, RegStatus.ABSENT])
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

@@ -295,15 +295,10 @@ class VisitImport(ImportSpec):
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.visits_import(actor=ctx.actor, plan=plan.payload)
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Visit]:
+    def export_base(self) -> QuerySet[Visit]:
         # Valid visits to members: a reversed pair is no visit, and a visit to someone
         # off the roster (a named retiree) has no number to import back by.
-        qs = Visit.objects.filter(state=EntryState.VALID, member__isnull=False)
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.CARE_VIEW)
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "union__path"))
-        return qs
+        return Visit.objects.filter(state=EntryState.VALID, member__isnull=False)
 
     def export_filtered(self, viewer: User, query: QueryDict) -> tuple[QuerySet[Any], Union | None]:
         from .forms import VisitFilterForm
@@ -414,13 +409,8 @@ class SubsidyImport(ImportSpec):
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.subsidies_import(actor=ctx.actor, plan=plan.payload)
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Subsidy]:
-        qs = Subsidy.objects.filter(status=SubsidyStatus.PAID)
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.CARE_VIEW)
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "union__path"))
-        return qs
+    def export_base(self) -> QuerySet[Subsidy]:
+        return Subsidy.objects.filter(status=SubsidyStatus.PAID)
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]
@@ -538,13 +528,8 @@ class DonationImport(ImportSpec):
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.donations_import(actor=ctx.actor, plan=plan.payload)
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Donation]:
-        qs = Donation.objects.filter(state=EntryState.VALID, donor_kind=DonorKind.MEMBER)
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.CARE_VIEW)
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "union__path"))
-        return qs
+    def export_base(self) -> QuerySet[Donation]:
+        return Donation.objects.filter(state=EntryState.VALID, donor_kind=DonorKind.MEMBER)
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

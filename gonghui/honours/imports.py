@@ -17,9 +17,9 @@ from django.db.models import QuerySet
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import Context, Plan, Row
 from gonghui.common.imports.progress import Progress
-from gonghui.common.scope import Perm, visible
+from gonghui.common.scope import Perm
 from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
-from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.models import Union, subtree_q
 
 from . import services
 from .choices import HonourKind, Level
@@ -194,13 +194,8 @@ class HonourImport(ImportSpec):
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.honours_import(actor=ctx.actor, plan=plan.payload)
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Honour]:
-        qs = Honour.objects.all()
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.HONOUR_VIEW)
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "union__path"))
-        return qs
+    def export_base(self) -> QuerySet[Honour]:
+        return Honour.objects.all()
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

@@ -766,13 +766,8 @@ class MemberImport(ImportSpec):
 
     # Export ------------------------------------------------------------------------
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Member]:
-        qs = Member.objects.all()
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.ROSTER_VIEW)
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path, "union__path"))
-        return qs
+    def export_base(self) -> QuerySet[Member]:
+        return Member.objects.all()
 
     def export_filtered(
         self, viewer: User, query: QueryDict

@@ -22,7 +22,7 @@ from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, can, visible
 
 from .choices import UnionKind
-from .models import Union, User, subtree_q
+from .models import Union, subtree_q
 from .services import UnionImportPlan, UnionRow, check_placement, unions_import
 
 COLUMNS: tuple[Column, ...] = (
@@ -330,13 +330,10 @@ class UnionImport(ImportSpec):
 
     # Export ------------------------------------------------------------------------
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Union]:
-        qs: QuerySet[Union] = Union.objects.filter(archived_at__isnull=True)
-        if viewer is not None:
-            qs = visible(qs, viewer, Perm.ORG_VIEW, via="")
-        if root is not None:
-            qs = qs.filter(subtree_q(root.path))
-        return qs
+    export_via = ""
+
+    def export_base(self) -> QuerySet[Union]:
+        return Union.objects.filter(archived_at__isnull=True)
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gonghui.common.scope import Perm
+from gonghui.common.scope import Perm, visible
+from gonghui.org.models import subtree_q
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -131,8 +132,24 @@ class ImportSpec:
 
     # Export ----------------------------------------------------------------------
 
-    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Any]:
+    #: The union an exported row belongs to, as a lookup from the row (``""``: the row is
+    #: a union): the viewer's scope and the export's subtree both go by it.
+    export_via: ClassVar[str] = "union"
+
+    def export_base(self) -> QuerySet[Any]:
+        """Every row an export of this kind may write, before scope and subtree."""
         raise NotImplementedError
+
+    def export_queryset(self, viewer: User | None, root: Union | None) -> QuerySet[Any]:
+        """The rows of :meth:`export_base` that ``viewer`` sees with ``view_perm`` (all,
+        from the command line), in ``root``'s subtree if given."""
+        qs = self.export_base()
+        if viewer is not None:
+            qs = visible(qs, viewer, self.view_perm, via=self.export_via)
+        if root is not None:
+            path = f"{self.export_via}__path" if self.export_via else "path"
+            qs = qs.filter(subtree_q(root.path, path))
+        return qs
 
     def export_filtered(self, viewer: User, query: QueryDict) -> tuple[QuerySet[Any], Union | None]:
         """The rows an export button on a filtered list writes: that list's filters
