@@ -7,7 +7,9 @@ Every write goes through ``care.services``.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -33,6 +35,10 @@ from .choices import (
     VisitReason,
     VisitVariant,
 )
+
+if TYPE_CHECKING:
+    from gonghui.org.models import Union
+
 from .rules import DEFAULT_ACCIDENT_RATIO, DEFAULT_PRESET, DEFAULT_WINNERS_SHARE
 
 USER = settings.AUTH_USER_MODEL
@@ -99,7 +105,40 @@ class CarePolicy(TimeStampedModel):
         return f"{self.union}的开支标准"
 
 
-class Visit(TimeStampedModel):
+class LedgerEntry(TimeStampedModel):
+    """A row of money given (慰问, 捐款): never edited; a mistake is undone by a reversing
+    row (红字冲销, ``services._reverse_entry``) and the original marked as reversed."""
+
+    state = models.CharField(
+        "状态", max_length=8, choices=EntryState.choices, default=EntryState.VALID
+    )
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name="冲销的记录",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+    )
+    created_by = models.ForeignKey(
+        USER,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Each kind declares these with its own labels and lengths.
+    union: models.ForeignKey[Union, Union]
+    amount: models.DecimalField[Decimal, Decimal]
+    date: models.DateField[dt.date, dt.date]
+    note: models.CharField[str, str]
+
+    class Meta:
+        abstract = True
+
+
+class Visit(LedgerEntry):
     """One 慰问: who was visited, why, what was given and its value in 元.
 
     ``amount`` is the value of what was given, cash or goods alike (the report's
@@ -137,25 +176,6 @@ class Visit(TimeStampedModel):
     over_cap = models.BooleanField("超标准", default=False)
     cap_note = models.CharField("超标说明", max_length=500, blank=True)
     batch = models.CharField("批次", max_length=32, blank=True, db_index=True)
-    state = models.CharField(
-        "状态", max_length=8, choices=EntryState.choices, default=EntryState.VALID
-    )
-    reverses = models.OneToOneField(
-        "self",
-        verbose_name="冲销的记录",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="reversal",
-    )
-    created_by = models.ForeignKey(
-        USER,
-        verbose_name="登记人",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
     class Meta:
         verbose_name = "慰问"
@@ -532,7 +552,7 @@ class DonationDrive(TimeStampedModel):
         return self.name
 
 
-class Donation(TimeStampedModel):
+class Donation(LedgerEntry):
     """One gift to a drive, by a member, another person or a unit. Never edited: a
     mistake is reversed (see ``EntryState``)."""
 
@@ -557,25 +577,6 @@ class Donation(TimeStampedModel):
     amount = _money("金额（元）")
     date = models.DateField("捐款日期")
     note = models.CharField("备注", max_length=300, blank=True)
-    state = models.CharField(
-        "状态", max_length=8, choices=EntryState.choices, default=EntryState.VALID
-    )
-    reverses = models.OneToOneField(
-        "self",
-        verbose_name="冲销的记录",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="reversal",
-    )
-    created_by = models.ForeignKey(
-        USER,
-        verbose_name="登记人",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
     class Meta:
         verbose_name = "捐款"

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import CharField
 
 from gonghui.common import audit
 from gonghui.common.errors import OverCap, ServiceError, system_or
@@ -56,6 +57,7 @@ from .models import (
     HardshipReview,
     HospitalStay,
     HouseholdMember,
+    LedgerEntry,
     Subsidy,
     SubsidyEvent,
     Visit,
@@ -626,45 +628,61 @@ def visit_batch(
     return visits
 
 
+E = TypeVar("E", bound=LedgerEntry)
+
+
+def _reverse_entry(
+    actor: User | None, entry: E, reason: str, *, copy: Iterable[str], what: str, summary: str
+) -> E:
+    """Undo ``entry`` (locked by the caller, its permission checked) by a reversing row
+    (红字冲销): the ``copy`` fields as they were, the amount negated, dated today; the
+    original stays, marked as reversed, and the reversal is audited with ``summary``."""
+    if not reason.strip():
+        raise ServiceError({"reason": "请说明冲销的原因。"})
+    if entry.state != EntryState.VALID:
+        raise ServiceError(f"{what}已经冲销过，或本身就是冲销记录。")
+    model = type(entry)
+    note_field = model._meta.get_field("note")
+    assert isinstance(note_field, CharField)
+    reversal = model._default_manager.create(
+        **{name: getattr(entry, name) for name in copy},
+        amount=-entry.amount,
+        date=dt.date.today(),
+        note=f"冲销 {entry.date:%Y-%m-%d} 的记录：{reason.strip()}"[: note_field.max_length],
+        state=EntryState.REVERSAL,
+        reverses=entry,
+        created_by=system_or(actor),
+    )
+    model._default_manager.filter(pk=entry.pk).update(state=EntryState.REVERSED)
+    entry.state = EntryState.REVERSED
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=entry,
+        union=entry.union,
+        changes={"状态": ["有效", "已冲销"], "原因": reason.strip()},
+        summary=summary,
+    )
+    return reversal
+
+
 @transaction.atomic
 def visit_reverse(*, actor: User | None, visit: Visit, reason: str) -> Visit:
     """Undo a visit recorded by mistake: a reversing row (红字冲销); the original stays."""
     visit = Visit.objects.select_for_update(of=("self",)).select_related("union").get(pk=visit.pk)
     if actor is not None:
         require(actor, Perm.CARE_EDIT, visit.union)
-    if not reason.strip():
-        raise ServiceError({"reason": "请说明冲销的原因。"})
-    if visit.state != EntryState.VALID:
-        raise ServiceError("这条慰问记录已经冲销过，或本身就是冲销记录。")
-    reversal = Visit.objects.create(
-        union=visit.union,
-        date=dt.date.today(),
-        member=visit.member,
-        recipient=visit.recipient,
-        recipient_name=visit.recipient_name,
-        relation=visit.relation,
-        reason=visit.reason,
-        variant=visit.variant,
-        form=visit.form,
-        amount=-visit.amount,
-        goods=visit.goods,
-        visitors=visit.visitors,
-        note=f"冲销 {visit.date:%Y-%m-%d} 的记录：{reason.strip()}"[:500],
-        state=EntryState.REVERSAL,
-        reverses=visit,
-        created_by=system_or(actor),
-    )
-    Visit.objects.filter(pk=visit.pk).update(state=EntryState.REVERSED)
-    visit.state = EntryState.REVERSED
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=visit,
-        union=visit.union,
-        changes={"状态": ["有效", "已冲销"], "原因": reason.strip()},
+    return _reverse_entry(
+        actor,
+        visit,
+        reason,
+        copy=(
+            "union", "member", "recipient", "recipient_name", "relation", "reason",
+            "variant", "form", "goods", "visitors",
+        ),
+        what="这条慰问记录",
         summary=f"冲销慰问记录：{visit}，{rules.money(visit.amount)} 元",
-    )
-    return reversal
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -1502,34 +1520,14 @@ def donation_reverse(*, actor: User | None, donation: Donation, reason: str) -> 
     )
     if actor is not None:
         require(actor, Perm.CARE_EDIT, donation.drive.union)
-    if not reason.strip():
-        raise ServiceError({"reason": "请说明冲销的原因。"})
-    if donation.state != EntryState.VALID:
-        raise ServiceError("这笔捐款已经冲销过，或本身就是冲销记录。")
-    reversal = Donation.objects.create(
-        drive=donation.drive,
-        union=donation.union,
-        donor_kind=donation.donor_kind,
-        member=donation.member,
-        donor_name=donation.donor_name,
-        amount=-donation.amount,
-        date=dt.date.today(),
-        note=f"冲销 {donation.date:%Y-%m-%d} 的记录：{reason.strip()}"[:300],
-        state=EntryState.REVERSAL,
-        reverses=donation,
-        created_by=system_or(actor),
-    )
-    Donation.objects.filter(pk=donation.pk).update(state=EntryState.REVERSED)
-    donation.state = EntryState.REVERSED
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=donation,
-        union=donation.union,
-        changes={"状态": ["有效", "已冲销"], "原因": reason.strip()},
+    return _reverse_entry(
+        actor,
+        donation,
+        reason,
+        copy=("drive", "union", "donor_kind", "member", "donor_name"),
+        what="这笔捐款",
         summary=f"冲销捐款：{donation}",
     )
-    return reversal
 
 
 # Coverage -------------------------------------------------------------------------------
