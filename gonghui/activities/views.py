@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -294,22 +294,25 @@ def participation_card(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
+M = TypeVar("M", Registration, ClubMembership)
+
+
+def _own_or_in_scope(request: AuthedRequest, qs: QuerySet[M], pk: int) -> M:
+    """A member's own place (in an activity, in a club), or one an officer may edit;
+    anything else is the same 404 as a place that does not exist."""
+    row = qs.filter(pk=pk, member__user=request.user).first()
+    if row is not None:
+        return row
+    via = "activity__union" if qs.model is Registration else "club__union"
+    return get_visible_or_404(qs, request.user, Perm.ACTIVITY_EDIT, via=via, pk=pk)
+
+
 @require_POST
 def registration_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
-    registration = (
-        Registration.objects.select_related("activity__union", "member").filter(pk=pk).first()
+    registration = _own_or_in_scope(
+        request, Registration.objects.select_related("activity__union", "member"), pk
     )
-    if registration is None:
-        raise Http404("没有找到该报名。")
     own = registration.member.user_id == request.user.pk
-    if not own:
-        registration = get_visible_or_404(
-            Registration.objects.select_related("activity__union", "member"),
-            request.user,
-            Perm.ACTIVITY_EDIT,
-            via="activity__union",
-            pk=pk,
-        )
     try:
         moved = services.registration_cancel(actor=request.user, registration=registration)
     except ValidationError as exc:
@@ -624,20 +627,10 @@ def club_join(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def club_leave(request: AuthedRequest, pk: int) -> HttpResponse:
-    membership = (
-        ClubMembership.objects.select_related("club__union", "member").filter(pk=pk).first()
+    membership = _own_or_in_scope(
+        request, ClubMembership.objects.select_related("club__union", "member"), pk
     )
-    if membership is None:
-        raise Http404("没有找到。")
     own = membership.member.user_id == request.user.pk
-    if not own:
-        membership = get_visible_or_404(
-            ClubMembership.objects.select_related("club__union", "member"),
-            request.user,
-            Perm.ACTIVITY_EDIT,
-            via="club__union",
-            pk=pk,
-        )
     services.club_leave(actor=request.user, membership=membership)
     messages.success(request, f"{membership.member.name}已退出「{membership.club.name}」。")
     if own:
