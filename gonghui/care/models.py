@@ -35,11 +35,10 @@ from .choices import (
     VisitReason,
     VisitVariant,
 )
+from .rules import DEFAULT_ACCIDENT_RATIO, DEFAULT_PRESET, DEFAULT_WINNERS_SHARE
 
 if TYPE_CHECKING:
     from gonghui.org.models import Union
-
-from .rules import DEFAULT_ACCIDENT_RATIO, DEFAULT_PRESET, DEFAULT_WINNERS_SHARE
 
 USER = settings.AUTH_USER_MODEL
 
