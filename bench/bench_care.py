@@ -21,7 +21,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -74,21 +73,12 @@ def load_average() -> str:
 
 
 def build_cases(args: argparse.Namespace) -> list[Case]:
-    from django.db.models import Count
 
-    from gonghui.org.choices import UnionKind
-    from gonghui.org.models import Union, subtree_q
+    from gonghui.org.models import Union
 
     root = Union.objects.get(code=benchenv.ROOT_CODE)
     union = Union.objects.get(code=args.union_code)
-    # The group with the most members in it, as bench_roster picks it.
-    group = (
-        Union.objects.filter(subtree_q(union.path), kind=UnionKind.GROUP)
-        .annotate(n=Count("members"))
-        .order_by("-n", "pk")
-        .first()
-    )
-    assert group is not None
+    group = benchenv.largest_group(union)
     return [
         Case("root", f"{root.name}（全部）", root),
         Case("union", f"基层工会 {union.name}", union),
@@ -184,47 +174,6 @@ def compute_times(root: Any, period: Any, runs: int) -> tuple[list[float], int]:
         compute(root, period)
         times.append((time.perf_counter() - started) * 1000)
     return times, len(ctx.captured_queries)
-
-
-def command_times(root: Any, period: Any, url: str, runs: int) -> dict[str, Any]:
-    """``gonghui report`` over the federation: the real command in a new process."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "gonghui",
-        "report",
-        "--union",
-        root.code,
-        "--from",
-        period.start.isoformat(),
-        "--to",
-        period.end.isoformat(),
-        "--format",
-        "json",
-    ]
-    env = benchenv.subprocess_env(url)
-    times, startup, output = [], [], ""
-    for i in range(runs + 1):
-        started = time.perf_counter()
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        elapsed = (time.perf_counter() - started) * 1000
-        if done.returncode != 0:
-            sys.exit(f"gonghui report 失败：{done.stderr}")
-        output = done.stdout
-        if i:
-            times.append(elapsed)
-    for i in range(runs + 1):
-        started = time.perf_counter()
-        subprocess.run([*cmd[:4], "--help"], env=env, capture_output=True, check=False)
-        if i:
-            startup.append((time.perf_counter() - started) * 1000)
-    facts = {f["key"]: f["value"] for f in json.loads(output)["facts"]}
-    return {
-        "cmd": " ".join(["gonghui", *cmd[3:]]),
-        "times": times,
-        "startup": startup,
-        "facts": facts,
-    }
 
 
 def counts(period: Any) -> str:
@@ -350,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         "compute": compute_times(cases[0].union, period, args.runs),
     }
     if not args.no_report:
-        extra["command"] = command_times(cases[0].union, period, url, args.report_runs)
+        extra["command"] = benchenv.report_command(cases[0].union, period, url, args.report_runs)
+        if "failed" in extra["command"]:
+            sys.exit(f"gonghui report {extra['command']['failed']}")
     loads.append(load_average())
     print(table(args.db, cases, period, extra, loads))
     if args.json:

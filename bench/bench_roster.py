@@ -25,7 +25,6 @@ import math
 import pstats
 import re
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -100,12 +99,7 @@ def build_cases(args: argparse.Namespace) -> tuple[list[Case], dict[str, Any]]:
 
     root = Union.objects.get(code=benchenv.ROOT_CODE)
     union = Union.objects.get(code=args.union_code)
-    group = (
-        Union.objects.filter(subtree_q(union.path), kind=UnionKind.GROUP)
-        .annotate(n=Count("members"))
-        .order_by("-n", "pk")
-        .first()
-    )
+    group = benchenv.largest_group(union)
     branch = RoleAssignment.objects.select_related("union").get(user__username=benchenv.OFFICER)
     officer_group = (
         Union.objects.filter(subtree_q(branch.union.path), kind=UnionKind.GROUP)
@@ -189,58 +183,22 @@ def report_timings(root: Any, url: str, runs: int) -> dict[str, Any]:
     from gonghui.common.reporting import Period
     from gonghui.reports.registry import compute
 
-    year = dt.date.today().year - 1
-    period = Period.year(year)
-    cmd = [
-        sys.executable,
-        "-m",
-        "gonghui",
-        "report",
-        "--union",
-        root.code,
-        "--from",
-        period.start.isoformat(),
-        "--to",
-        period.end.isoformat(),
-        "--format",
-        "json",
-    ]
-    env = benchenv.subprocess_env(url)
-    command_times = []
-    output = ""
-    for i in range(runs + 1):
-        started = time.perf_counter()
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        elapsed = (time.perf_counter() - started) * 1000
-        if done.returncode != 0:
-            sys.exit(f"gonghui report 失败：{done.stderr}")
-        output = done.stdout
-        if i:
-            command_times.append(elapsed)
-    startup_times = []
-    for i in range(runs + 1):
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "gonghui", "report", "--help"],
-            env=env,
-            capture_output=True,
-            check=False,
-        )
-        if i:
-            startup_times.append((time.perf_counter() - started) * 1000)
+    period = Period.year(dt.date.today().year - 1)
+    command = benchenv.report_command(root, period, url, runs)
+    if "failed" in command:
+        sys.exit(f"gonghui report {command['failed']}")
     compute_times = []
     for i in range(runs + 1):
         started = time.perf_counter()
         compute(root, period)
         if i:
             compute_times.append((time.perf_counter() - started) * 1000)
-    facts = {f["key"]: f["value"] for f in json.loads(output)["facts"]}
     return {
-        "cmd": " ".join(["gonghui", *cmd[3:]]),
-        "command": command_times,
-        "startup": startup_times,
+        "cmd": command["cmd"],
+        "command": command["times"],
+        "startup": command["startup"],
         "compute": compute_times,
-        "facts": facts,
+        "facts": command["facts"],
     }
 
 

@@ -7,10 +7,14 @@ generator and the benchmark, and the ``gonghui report`` they start, agree.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(os.environ.get("GONGHUI_BENCH_DIR", "/tmp/bench"))
@@ -80,3 +84,63 @@ def recreate_postgres(url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def largest_group(union: Any) -> Any:
+    """The 工会小组 with the most members in ``union``'s subtree: each benchmark's third
+    case, so that all three measure the same group."""
+    from django.db.models import Count
+
+    from gonghui.org.choices import UnionKind
+    from gonghui.org.models import Union, subtree_q
+
+    group = (
+        Union.objects.filter(subtree_q(union.path), kind=UnionKind.GROUP)
+        .annotate(n=Count("members"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    assert group is not None, f"{union} has no groups"
+    return group
+
+
+def report_command(
+    root: Any, period: Any, url: str, runs: int, timeout: float | None = None
+) -> dict[str, Any]:
+    """``gonghui report --format json`` for ``root`` and ``period``: the real command in a
+    new process, ``runs`` times after one warm-up, and as many ``report --help`` (the
+    time of starting Django). With ``timeout`` (s), PostgreSQL stops a query past it.
+    ``{"cmd", "times", "startup", "facts"}`` in ms, or ``{"cmd", "failed"}``."""
+    cmd = [sys.executable, "-m", "gonghui", "report", "--union", root.code]
+    cmd += ["--from", period.start.isoformat(), "--to", period.end.isoformat()]
+    cmd += ["--format", "json"]
+    if timeout is not None and url.startswith("postgres"):
+        # The settings' own options (jit=off) and the timeout, through the URL: libpq
+        # takes the connection's ``options`` over PGOPTIONS.
+        from django.conf import settings
+
+        options = settings.DATABASES["default"].get("OPTIONS", {}).get("options", "")
+        options += f" -c statement_timeout={int(timeout * 1000)}"
+        url += ("&" if "?" in url else "?") + "options=" + quote(options.strip())
+    env = subprocess_env(url)
+    shown = " ".join(["gonghui", *cmd[3:]])
+    times: list[float] = []
+    startup: list[float] = []
+    output = ""
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        elapsed = (time.perf_counter() - started) * 1000
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["?"])[-1]
+            return {"cmd": shown, "failed": f"failed after {elapsed / 1000:.0f} s: {last[:160]}"}
+        output = done.stdout
+        if i:
+            times.append(elapsed)
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run([*cmd[:4], "--help"], env=env, capture_output=True, check=False)
+        if i:
+            startup.append((time.perf_counter() - started) * 1000)
+    facts = {f["key"]: f["value"] for f in json.loads(output)["facts"]}
+    return {"cmd": shown, "times": times, "startup": startup, "facts": facts}
