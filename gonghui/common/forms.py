@@ -96,7 +96,8 @@ class ConfirmOverCapMixin(forms.Form):
     )
 
     def ask_to_confirm(self, warning: str) -> None:
-        """Show the warning (``includes/over_cap.html``) and, first, the box."""
+        """Show the warning (``includes/over_cap.html``) and the box: first among the
+        fields, or where the form's fieldsets put it (慰问: next to the amount)."""
         self.fields["confirm_over_cap"].widget = forms.CheckboxInput()
         self.order_fields(["confirm_over_cap"])
         self.over_cap_warning = warning
