@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from .errors import OverCap
+from .forms import ConfirmOverCapMixin
 
 if TYPE_CHECKING:
     from gonghui.org.models import User
@@ -59,9 +60,10 @@ def add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 def add_errors_or_confirm(form: forms.BaseForm, exc: ValidationError) -> None:
     """A service's refusal on the form; a cap warning (``OverCap``) instead asks for the
-    「仍然保存」box of ``ConfirmOverCapMixin``."""
-    if isinstance(exc, OverCap):
-        form.ask_to_confirm(exc.warning)  # type: ignore[attr-defined]
+    「仍然保存」box of ``ConfirmOverCapMixin`` (a form without it shows the warning as an
+    error)."""
+    if isinstance(exc, OverCap) and isinstance(form, ConfirmOverCapMixin):
+        form.ask_to_confirm(exc.warning)
         return
     add_errors(form, exc)
 
