@@ -359,17 +359,8 @@ def table(db: str, cases: list[Case], period: Any, extra: dict[str, Any], loads:
             f"Facts ({root.label}, {period}): " + ", ".join(f"{f.key} = {f.value}" for f in facts),
         ]
     c = extra.get("command")
-    if c and "facts" in c and facts:
-        in_process = {f.key: f.value for f in facts}
-        differ = [
-            k
-            for k, v in c["facts"].items()
-            if k in in_process
-            and str(v) != str(in_process[k])
-            and float(v or 0) != float(in_process[k] or 0)
-        ]
-        if differ:
-            lines.append(f"\n**The command's figures differ from the in-process ones: {differ}**")
+    if c and facts and (differs := benchenv.command_differs(c, {f.key: f.value for f in facts})):
+        lines.append(differs)
     return "\n".join(lines)
 
 

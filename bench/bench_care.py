@@ -236,17 +236,9 @@ def table(db: str, cases: list[Case], period: Any, extra: dict[str, Any], loads:
         "",
         f"Facts ({root.label}, {period}): " + ", ".join(f"{f.key} = {f.value}" for f in root.facts),
     ]
-    if extra.get("command"):
-        in_process = {f.key: f.value for f in root.facts}
-        differ = [
-            k
-            for k, v in extra["command"]["facts"].items()
-            if k in in_process
-            and str(v) != str(in_process[k])
-            and float(v or 0) != float(in_process[k] or 0)
-        ]
-        if differ:
-            lines.append(f"\n**The command's figures differ from the in-process ones: {differ}**")
+    in_process = {f.key: f.value for f in root.facts}
+    if extra.get("command") and (differs := benchenv.command_differs(extra["command"], in_process)):
+        lines.append(differs)
     return "\n".join(lines)
 
 

@@ -144,3 +144,38 @@ def report_command(
             startup.append((time.perf_counter() - started) * 1000)
     facts = {f["key"]: f["value"] for f in json.loads(output)["facts"]}
     return {"cmd": shown, "times": times, "startup": startup, "facts": facts}
+
+
+def onto_roster(db: str) -> str:
+    """For the generators that add to gen_roster's database: start Django, migrate, let
+    SQLite take 32,766 parameters a statement (since 3.32, as gen_roster does), and stop
+    with a message if there is no roster yet. Returns the database URL."""
+    import sqlite3
+
+    url = configure(db)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from gonghui.members.models import Member
+
+    call_command("migrate", verbosity=0)
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 32):
+        connection.features.max_query_params = 32766
+    if not Member.objects.exists():
+        sys.exit(f"{url} 中没有会员：请先运行 bench/gen_roster.py --db {db}。")
+    return url
+
+
+def command_differs(command: dict[str, Any], in_process: dict[str, Any]) -> str:
+    """A line for the table when ``report_command``'s figures are not the in-process ones
+    (the same figure may print as 90.9 or "90.9", 0 or None)."""
+    differ = [
+        k
+        for k, v in command.get("facts", {}).items()
+        if k in in_process
+        and str(v) != str(in_process[k])
+        and float(v or 0) != float(in_process[k] or 0)
+    ]
+    return (
+        f"\n**The command's figures differ from the in-process ones: {differ}**" if differ else ""
+    )

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import sqlite3
 import sys
 import time
 from bisect import bisect_right
@@ -1117,19 +1116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=2000, help="bulk_create 每批行数")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    url = benchenv.configure(args.db)
-
-    from django.core.management import call_command
+    url = benchenv.onto_roster(args.db)
     from django.db import connection
 
-    from gonghui.members.models import Member
-
-    call_command("migrate", verbosity=0)
-    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 32):
-        # As in gen_roster: SQLite takes 32,766 parameters per statement since 3.32.
-        connection.features.max_query_params = 32766
-    if not Member.objects.exists():
-        sys.exit(f"{url} 中没有会员：请先运行 bench/gen_roster.py --db {args.db}。")
     log(f"已迁移：{url}", started)
     clear(started)
     root, bases, _ = load(started)
