@@ -17,8 +17,8 @@ from django.db.models import QuerySet
 
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import Context, Plan, Row
-from gonghui.common.imports.progress import Progress
 from gonghui.common.imports.names import NameIndex, union_index
+from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, visible
 from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
 from gonghui.org.models import Union, subtree_q
