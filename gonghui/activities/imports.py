@@ -8,6 +8,7 @@ union), 状态 (签到 / 缺席); a member already marked so is unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -291,12 +292,12 @@ class ActivityImport(ImportSpec):
                     union = found
             elif union is None:
                 ctx.error(row, "union", "请填写组织工会")
-            start = v.get("start_date")
-            end = v.get("end_date") or start
-            if start and end < start:
+            start: dt.date | None = v.get("start_date")
+            end: dt.date | None = v.get("end_date") or start
+            if start and end and end < start:
                 ctx.error(row, "end_date", "早于开始日期")
             club = clubs.find(row, ctx, union) if union is not None else None
-            if not row.ok or union is None:
+            if not row.ok or union is None or start is None or end is None:
                 continue
             key = (union.pk, v["title"], start)
             if key in seen:

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from gonghui.common.errors import ServiceError
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
-from gonghui.common.imports.names import union_index
+from gonghui.common.imports.names import NameIndex
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, can, visible
 
@@ -86,7 +86,7 @@ class UnionImport(ImportSpec):
         by_name_db: dict[str, list[Union]] = defaultdict(list)
         for u in in_scope.values():
             by_name_db[u.name].append(u)
-        stored = union_index(in_scope.values())
+
         # The rows' own codes and names, for parents defined in the file.
         code_row: dict[str, int] = {}
         name_rows: dict[str, list[int]] = defaultdict(list)
@@ -100,6 +100,12 @@ class UnionImport(ImportSpec):
             name = row.values.get("name") or ""
             if name:
                 name_rows[name].append(i)
+        # Names written short (后勤 → 后勤服务分工会): of the file's rows and the stored unions.
+        named: NameIndex[tuple[str, Union | int]] = NameIndex(
+            [(n, i) for n, indexes in name_rows.items() for i in indexes]
+            + [(u.name, u) for u in in_scope.values()],
+            name=lambda item: item[0],
+        )
         # Which stored union each row is: by code first.
         existing: dict[int, Union] = {}
         for i, row in enumerate(rows):
@@ -137,13 +143,17 @@ class UnionImport(ImportSpec):
             if not found:
                 # Not a name in full: the one stored union whose name starts with it or
                 # holds it (后勤 → 后勤服务分工会).
-                partial = stored.find(text)
-                if partial.ambiguous:
-                    names = stored.candidates_text(partial)
+                partial = named.find(text)
+                # A row and the stored union it updates are one candidate.
+                nodes = {node(r) if isinstance(r, int) else r for _, r in partial.candidates}
+                if partial.item is not None:
+                    ref = partial.item[1]
+                    nodes = {node(ref) if isinstance(ref, int) else ref}
+                if len(nodes) > 1:
+                    names = named.candidates_text(partial)
                     ctx.error(row, "parent", f"「{text}」可能是：{names}，请写完整的名称或代码")
                     return False
-                if partial.item is not None:
-                    found.add(partial.item)
+                found.update(nodes)
             if len(found) > 1:
                 ctx.error(row, "parent", f"名称为「{text}」的组织不止一个，请改写代码")
                 return False

@@ -129,6 +129,7 @@ class ChoiceMatcher:
             for part in re.split(r"[/／、]", label):
                 if part and part != label:
                     spellings.append((choice_key(part), part, value))
+                    self.exact.setdefault(choice_key(part), value)
         for alias, value in col.choice_aliases.items():
             spellings.append((choice_key(alias), alias, value))
         self.spellings = [s for s in spellings if s[0]]
