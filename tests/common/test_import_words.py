@@ -117,7 +117,7 @@ def test_a_choice_accepts_a_unique_start_or_abbreviation(
 
 
 def test_an_ambiguous_start_names_the_candidates() -> None:
-    with pytest.raises(CellError, match="^「退」可能是：退休、退会，请写完整$"):
+    with pytest.raises(CellError, match=r"^「退」可能是：退休、退会，请写完整$"):
         cell("members", "status")("退")
     with pytest.raises(CellError, match="「中共」可能是：中共党员、中共预备党员"):
         cell("members", "political_status")("中共")
