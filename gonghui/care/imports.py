@@ -46,7 +46,8 @@ from .queries import Policy, policy_for, year_spending
 from .services import LedgerPlan, cap_warning, form_problem
 
 DATE_COLUMN = Column(
-    "date", "日期", ColumnType.DATE, aliases=("慰问日期", "发放日期", "捐款日期", "时间"),
+    "date", "日期", ColumnType.DATE, aliases=("慰问日期", "发放日期", "捐款日期", "时间", "慰问时间", "发放时间",
+                                   "捐款时间", "补助日期"),
     required=True, example="2024-09-15", width=12,
 )  # fmt: skip
 NOTE_COLUMN = Column("note", "备注", aliases=("说明",), max_length=300, example="", width=16)
@@ -129,7 +130,7 @@ SUBSIDY_COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 
 DONATION_COLUMNS: tuple[Column, ...] = (
-    Column("drive", "捐款活动", aliases=("活动", "活动名称", "项目"), required=True, max_length=100,
+    Column("drive", "捐款活动", aliases=("活动", "活动名称", "项目", "捐款项目", "捐款名称"), required=True, max_length=100,
            example="2024年慈善一日捐", width=20,
            note="系统中已有活动的名称（可只写其中几个字）；没有的活动会随导入新建"),
     *MEMBER_COLUMNS,

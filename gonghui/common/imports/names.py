@@ -90,6 +90,7 @@ class NameIndex(Generic[T]):
             return Found(None, [])
         for test in (str.startswith, str.__contains__):
             hits = [item for k, items in self.by_key.items() if test(k, key) for item in items]
+            hits.sort(key=self._name)  # the same message whatever order the rows came in
             if hits:
                 return Found(hits[0] if len(hits) == 1 else None, hits)
         return Found(None, [])
