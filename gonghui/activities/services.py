@@ -872,6 +872,10 @@ class ImportPlan:
     updates: list[tuple[int, str]] = field(default_factory=list)  # (registration id, status)
     record_id: int | None = None
     file_name: str = ""
+    #: Created before the rows: an activities sheet's new clubs, an attendance sheet's
+    #: new activities (unsaved; the import's ``write`` creates them through the services).
+    clubs: list[Club] = field(default_factory=list)
+    new_activities: list[tuple[Activity, ActivityFields]] = field(default_factory=list)
 
 
 def _import_audit(

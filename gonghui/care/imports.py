@@ -11,7 +11,6 @@ All rows are written in one transaction, or none (``common.imports.engine``).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from django.http import QueryDict
 
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
+from gonghui.common.imports.names import NameIndex
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, visible
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
@@ -46,7 +46,8 @@ from .queries import Policy, policy_for, year_spending
 from .services import LedgerPlan, cap_warning, form_problem
 
 DATE_COLUMN = Column(
-    "date", "日期", ColumnType.DATE, aliases=("慰问日期", "发放日期", "捐款日期", "时间"),
+    "date", "日期", ColumnType.DATE, aliases=("慰问日期", "发放日期", "捐款日期", "时间", "慰问时间", "发放时间",
+                                   "捐款时间", "补助日期"),
     required=True, example="2024-09-15", width=12,
 )  # fmt: skip
 NOTE_COLUMN = Column("note", "备注", aliases=("说明",), max_length=300, example="", width=16)
@@ -66,19 +67,34 @@ VISIT_COLUMNS: tuple[Column, ...] = (
                            "中秋": "festival", "端午": "festival", "元旦": "festival",
                            "国庆": "festival", "劳动节": "festival", "清明": "festival",
                            "退休": "retirement", "送清凉": "summer", "夏季": "summer",
-                           "高温": "summer", "困难": "hardship", "困难职工": "hardship"},
+                           "高温": "summer", "困难": "hardship", "困难职工": "hardship",
+                           "看望病号": "sick", "探病": "sick", "手术": "sick", "病休": "sick",
+                           "生孩子": "childbirth", "分娩": "childbirth", "产假": "childbirth",
+                           "新婚": "wedding", "婚嫁": "wedding", "丧葬慰问": "bereavement",
+                           "吊唁": "bereavement", "过世": "bereavement", "过生日": "birthday",
+                           "生日慰问": "birthday", "过节": "festival", "春节慰问": "festival",
+                           "三八节": "festival", "妇女节": "festival", "重阳节": "festival",
+                           "退休慰问": "retirement", "光荣退休": "retirement",
+                           "送温暖": "hardship", "困难帮扶": "hardship", "帮扶": "hardship",
+                           "其它": "other"},
            example="生病住院", width=12),
     Column("variant", "细分", ColumnType.CHOICE, aliases=("是否手术",),
            choices=tuple((v, label) for v, label in VisitVariant.choices if v),
-           choice_aliases={"是": "surgery", "手术住院": "surgery", "本人去世": "member_death",
-                           "会员去世": "member_death", "亲属去世": "relative_death"},
+           choice_aliases={"是": "surgery", "手术住院": "surgery", "有手术": "surgery",
+                           "做手术": "surgery", "本人去世": "member_death",
+                           "会员去世": "member_death", "本人": "member_death",
+                           "亲属去世": "relative_death", "家属去世": "relative_death",
+                           "亲属": "relative_death", "否": "", "无": "", "未手术": ""},
            example="", width=12, note="住院是否手术；丧葬是会员本人还是直系亲属（可留空）"),
     Column("form", "慰问形式", ColumnType.CHOICE, aliases=("形式", "发放形式"), required=True,
            choices=tuple(VisitForm.choices),
            choice_aliases={"慰问金": "cash", "现金": "cash", "钱": "cash", "实物": "goods",
                            "物品": "goods", "慰问品": "goods", "购物卡": "voucher",
                            "卡": "voucher", "券": "voucher", "蛋糕券": "voucher",
-                           "购物券": "voucher"},
+                           "购物券": "voucher", "现金慰问": "cash", "红包": "cash",
+                           "转账": "cash", "银行转账": "cash", "礼品": "goods", "物资": "goods",
+                           "卡券": "voucher", "超市卡": "voucher", "提货券": "voucher",
+                           "电子券": "voucher"},
            example="现金", width=10),
     Column("amount", "金额", ColumnType.DECIMAL, aliases=("金额（元）", "金额(元)", "慰问金额", "价值"),
            required=True, example="500", width=10, note="元；实物填价值"),
@@ -95,22 +111,28 @@ SUBSIDY_COLUMNS: tuple[Column, ...] = (
     Column("kind", "补助类型", ColumnType.CHOICE, aliases=("类型", "补助项目"), required=True,
            choices=tuple(SubsidyKind.choices),
            choice_aliases={"困难": "hardship", "生活困难补助": "hardship", "大病": "illness",
-                           "大病救助": "illness", "医疗补助": "illness", "金秋助学": "education",
-                           "助学金": "education"},
+                           "大病救助": "illness", "医疗补助": "illness", "医疗救助": "illness",
+                           "重病": "illness", "住院补助": "illness", "金秋助学": "education",
+                           "助学金": "education", "助学补助": "education",
+                           "子女助学": "education", "教育补助": "education",
+                           "困难帮扶": "hardship", "其它": "other"},
            example="困难补助", width=12),
     Column("amount", "金额", ColumnType.DECIMAL, aliases=("金额（元）", "金额(元)", "补助金额", "发放金额"),
            required=True, example="2000", width=10, note="元，已发放的金额"),
     Column("source", "资金来源", ColumnType.CHOICE, aliases=("来源",),
            choices=tuple(FundSource.choices),
-           choice_aliases={"本级": "own", "本单位": "own", "工会经费": "own", "上级": "upper",
-                           "上级工会": "upper", "上级补助": "upper"},
+           choice_aliases={"本级": "own", "本单位": "own", "工会经费": "own",
+                           "本级工会": "own", "本工会": "own", "自有经费": "own",
+                           "上级": "upper", "上级工会": "upper", "上级补助": "upper",
+                           "上级拨款": "upper", "上级专项": "upper", "上级专项资金": "upper"},
            example="本级工会经费", width=14, note="留空为本级工会经费"),
     NOTE_COLUMN,
 )  # fmt: skip
 
 DONATION_COLUMNS: tuple[Column, ...] = (
-    Column("drive", "捐款活动", aliases=("活动", "活动名称", "项目"), required=True, max_length=100,
-           example="2024年慈善一日捐", width=20, note="须先在系统中发起该活动"),
+    Column("drive", "捐款活动", aliases=("活动", "活动名称", "项目", "捐款项目", "捐款名称"), required=True, max_length=100,
+           example="2024年慈善一日捐", width=20,
+           note="系统中已有活动的名称（可只写其中几个字）；没有的活动会随导入新建"),
     *MEMBER_COLUMNS,
     Column("amount", "金额", ColumnType.DECIMAL, aliases=("金额（元）", "金额(元)", "捐款金额"),
            required=True, example="100", width=10),
@@ -207,7 +229,8 @@ class VisitImport(ImportSpec):
             if i % 2000 == 0:
                 progress.update("check", i, len(rows))
             member = matcher.match(row)
-            if member is not None and not _future(row, ctx) and row.ok:
+            future = _future(row, ctx)  # reported whether or not the member was found
+            if member is not None and not future and row.ok:
                 matched.append((row, member))
         caps = _Caps()
         items = {
@@ -251,11 +274,12 @@ class VisitImport(ImportSpec):
             problem = form_problem(policy, v["reason"], v["form"])
             if problem:
                 ctx.error(row, "form", problem.split("（")[0].split("。")[0])
+            if warning and policy.blocks:
+                ctx.error(row, "amount", f"{warning}本工会规定超标不能登记")
+                continue
+            if problem:
                 continue
             if warning:
-                if policy.blocks:
-                    ctx.error(row, "amount", f"{warning}本工会规定超标不能登记")
-                    continue
                 _warn(result, plan, f"第{row.number}行 {member.name}：{warning}")
             plan.rows.append(
                 Visit(
@@ -352,7 +376,8 @@ class SubsidyImport(ImportSpec):
         matched = []
         for row in rows:
             member = matcher.match(row)
-            if member is not None and not _future(row, ctx) and row.ok:
+            future = _future(row, ctx)
+            if member is not None and not future and row.ok:
                 matched.append((row, member))
         existing = set(
             Subsidy.objects.filter(
@@ -440,7 +465,11 @@ class DonationImport(ImportSpec):
     sheet_hints = ("捐款", "捐赠", "一日捐")
     perm = Perm.CARE_EDIT
     view_perm = Perm.CARE_VIEW
-    notes = (*_MEMBER_NOTE, "「捐款活动」须与系统中已发起的活动名称一致。")
+    notes = (
+        *_MEMBER_NOTE,
+        "「捐款活动」写系统中已发起的活动名称，或名称中能唯一确定它的几个字；"
+        "系统中还没有的活动，会在确认导入时以导入到的工会名义新建（预览中会列出）。",
+    )
 
     def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
         drives_qs = DonationDrive.objects.select_related("union")
@@ -452,43 +481,33 @@ class DonationImport(ImportSpec):
             drives_qs = drives_qs.filter(
                 subtree_q(ctx.default_union.path, "union__path") | Q(union_id__in=ids)
             )
-        by_name: dict[str, list[DonationDrive]] = defaultdict(list)
-        for d in drives_qs:
-            by_name[d.name].append(d)
+        drives = NameIndex(drives_qs, name=lambda d: d.name)
         matcher = MemberMatcher(ctx, rows, self.perm)
         plan = LedgerPlan(record_id=ctx.record_id, file_name=ctx.file_name)
         result = Plan(total=len(rows), payload=plan)
+        new_drives: dict[str, DonationDrive] = {}  # unsaved, by name: created in write()
         matched = []
         for row in rows:
-            name = row.values.get("drive") or ""
-            drives = by_name.get(name, [])
-            drive = None
-            if not drives:
-                known = "、".join(f"「{n}」" for n in list(by_name)[:5])
-                hint = f"已有的活动：{known}" if known else "请先在「关爱 › 捐款」中发起该活动"
-                ctx.error(row, "drive", f"找不到捐款活动「{name}」（{hint}）")
-            elif len(drives) > 1:
-                ctx.error(
-                    row,
-                    "drive",
-                    f"有 {len(drives)} 个名为「{name}」的活动，请导入到发起该活动的工会",
-                )
-            else:
-                drive = drives[0]
+            drive = self._drive(row, ctx, drives, new_drives)
             member = matcher.match(row)
-            if drive is None or member is None or _future(row, ctx) or not row.ok:
+            future = _future(row, ctx)
+            if drive is None or member is None or future or not row.ok:
                 continue
             if not member.union.path.startswith(drive.union.path):
                 ctx.error(row, None, f"{member.name}不在活动发起工会「{drive.union.name}」范围内")
-                continue
             if member.status not in CURRENT_STATUSES:
                 status = member.get_status_display()
                 ctx.error(row, None, f"{member.name}目前「{status}」，不能登记为会员捐款")
-                continue
-            if row.values["date"] < drive.start_date:
+            if drive.pk and row.values["date"] < drive.start_date:
                 ctx.error(row, "date", f"早于活动开始日期（{drive.start_date:%Y-%m-%d}）")
-                continue
-            matched.append((row, member, drive))
+            if row.ok:
+                matched.append((row, member, drive))
+        for drive in new_drives.values():
+            # Begins on the day of its first gift in the sheet.
+            dates = [r.values["date"] for r, _, d in matched if d is drive]
+            drive.start_date = min(dates, default=_today())
+            result.creates.append(f"捐款活动「{drive.name}」（{drive.union.name}）")
+        plan.extra = list(new_drives.values())
         existing = set(
             Donation.objects.filter(
                 member_id__in=[m.pk for _, m, _ in matched], state=EntryState.VALID
@@ -502,7 +521,7 @@ class DonationImport(ImportSpec):
             if amount <= 0:
                 ctx.error(row, "amount", "必须大于 0")
                 continue
-            key = (drive.pk, member.pk, v["date"], amount)
+            key = (drive.pk or id(drive), member.pk, v["date"], amount)
             if key in seen:
                 ctx.error(row, None, f"与第{seen[key]}行重复")
                 continue
@@ -525,8 +544,60 @@ class DonationImport(ImportSpec):
             result.created += 1
         return result
 
+    def _drive(
+        self,
+        row: Row,
+        ctx: Context,
+        drives: NameIndex[DonationDrive],
+        new_drives: dict[str, DonationDrive],
+    ) -> DonationDrive | None:
+        """The drive ``row`` names: a stored one, one this import creates, or ``None``
+        after recording the row's error."""
+        name = row.values.get("drive") or ""
+        if not name:
+            return None  # the required cell's error is already reported
+        found = drives.find(name)
+        if found.item is not None:
+            return found.item
+        if found.ambiguous:
+            shown = drives.candidates_text(found, label=lambda d: f"{d.name}（{d.union.name}）")
+            ctx.error(row, "drive", f"「{name}」可能是：{shown}，请写完整的活动名称")
+            return None
+        if name in new_drives:
+            return new_drives[name]
+        how = "请先在「关爱 › 捐款」中发起该活动"
+        if not ctx.create_missing:
+            ctx.error(
+                row, "drive", f"系统中没有捐款活动「{name}」：{how}，或去掉 --no-create 随导入新建"
+            )
+            return None
+        if ctx.default_union is None:
+            ctx.error(
+                row,
+                "drive",
+                f"系统中没有捐款活动「{name}」：{how}，或导入时指定发起它的工会（--union）以随导入新建",
+            )
+            return None
+        drive = new_drives[name] = DonationDrive(
+            union=ctx.default_union, name=name[:100], start_date=_today()
+        )
+        return drive
+
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
-        services.donations_import(actor=ctx.actor, plan=plan.payload)
+        ledger: LedgerPlan = plan.payload
+        for planned in ledger.extra:
+            # Through the service (permission, audit row), in the import's transaction.
+            drive = services.drive_create(
+                actor=ctx.actor,
+                union=planned.union,
+                name=planned.name,
+                start_date=planned.start_date,
+                note=f"随导入「{ctx.file_name}」新建",
+            )
+            for donation in ledger.rows:
+                if donation.drive is planned:
+                    donation.drive = drive
+        services.donations_import(actor=ctx.actor, plan=ledger)
 
     def export_base(self) -> QuerySet[Donation]:
         return Donation.objects.filter(state=EntryState.VALID, donor_kind=DonorKind.MEMBER)

@@ -1732,6 +1732,8 @@ class LedgerPlan:
     warnings: list[str] = field(default_factory=list)
     record_id: int | None = None
     file_name: str = ""
+    #: What the import creates before its rows (a donation sheet's new drives).
+    extra: list[Any] = field(default_factory=list)
 
 
 def _import_rows(

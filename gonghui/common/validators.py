@@ -12,12 +12,33 @@ from stdnum.cn import ric
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
+#: Invisible characters that are only noise (zero-width space, byte-order mark, word
+#: joiner). Other format characters are kept: U+200D joins an emoji, U+200C shapes a script.
+_NOISE = {0x200B: None, 0xFEFF: None, 0x2060: None}
+
+
 def normalize_text(value: str) -> str:
-    """Full-width letters and digits to ASCII (NFKC), invisible characters dropped,
-    runs of spaces collapsed."""
-    # Most text is already clean: two C-level checks tell so (``isprintable`` is false for
+    """Text as typed: zero-width noise and control characters dropped, runs of spaces
+    collapsed, ends trimmed. Full-width letters, emoji joiners and direction marks stay
+    (Django escapes them on output); numbers and codes go through :func:`normalize_code`."""
+    # Most text is already clean: C-level checks tell so (``isprintable`` is false for
     # invisible, control and non-ASCII space characters) and spare the rebuild, which
     # matters when an import normalises a million cells.
+    if (
+        value.isprintable()
+        and not value.startswith(" ")
+        and not value.endswith(" ")
+        and "  " not in value
+    ):
+        return value
+    value = value.translate(_NOISE)
+    value = "".join(ch for ch in value if ch.isspace() or unicodedata.category(ch) != "Cc")
+    return " ".join(value.split())
+
+
+def normalize_code(value: str) -> str:
+    """A number or a code (身份证号, 手机号, 工号): full-width letters and digits to ASCII
+    (NFKC), every invisible character dropped, runs of spaces collapsed."""
     if (
         value.isprintable()
         and unicodedata.is_normalized("NFKC", value)
@@ -32,7 +53,7 @@ def normalize_text(value: str) -> str:
 
 
 def normalize_id_number(value: str) -> str:
-    return normalize_text(value).replace(" ", "").upper()
+    return normalize_code(value).replace(" ", "").upper()
 
 
 def id_number_problem(value: str) -> str | None:
@@ -77,7 +98,7 @@ def id_gender(value: str) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    value = normalize_text(value)
+    value = normalize_code(value)
     value = re.sub(r"[\s\-()（）]", "", value)
     if value.startswith("+86"):
         value = value[3:]

@@ -1,7 +1,8 @@
 """荣誉 in Excel: 获奖者, 类型 (个人 / 集体), 荣誉称号, 级别, 授予单位, 日期, and for a person
 the member columns (身份证号, 工号 or 会员证号; or a name unique in the union).
 
-A collective honour belongs to the union imported into. A row already recorded (the
+A collective honour whose 获奖者 names a union in the importer's reach belongs to that
+union; another collective (a 教研组 that is no union) to the union imported into. A row already recorded (the
 same recipient, title and date) is unchanged, so a sheet imported twice adds nothing.
 """
 
@@ -16,8 +17,9 @@ from django.db.models import QuerySet
 
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import Context, Plan, Row
+from gonghui.common.imports.names import NameIndex, union_index
 from gonghui.common.imports.progress import Progress
-from gonghui.common.scope import Perm
+from gonghui.common.scope import Perm, visible
 from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
 from gonghui.org.models import Union, subtree_q
 
@@ -41,7 +43,20 @@ COLUMNS: tuple[Column, ...] = (
         ColumnType.CHOICE,
         aliases=("个人/集体", "荣誉类型"),
         choices=tuple(HonourKind.choices),
-        choice_aliases={"个人荣誉": "individual", "集体荣誉": "collective", "团体": "collective"},
+        choice_aliases={
+            "个人荣誉": "individual",
+            "先进个人": "individual",
+            "个人奖": "individual",
+            "本人": "individual",
+            "集体荣誉": "collective",
+            "先进集体": "collective",
+            "集体奖": "collective",
+            "团体": "collective",
+            "团队": "collective",
+            "单位": "collective",
+            "部门": "collective",
+            "班组": "collective",
+        },
         example="个人",
         width=8,
         note="留空为个人",
@@ -65,21 +80,37 @@ COLUMNS: tuple[Column, ...] = (
         choice_aliases={
             "国家": "national",
             "全国": "national",
+            "全国性": "national",
+            "中央": "national",
+            "国家部委": "national",
             "省级": "provincial",
             "省部": "provincial",
             "部级": "provincial",
             "省": "provincial",
+            "省级部门": "provincial",
             "市": "city",
             "地市级": "city",
+            "地级": "city",
+            "地市": "city",
+            "市厅级": "city",
+            "市级部门": "city",
             "区级": "county",
             "县级": "county",
             "区县": "county",
+            "县区": "county",
+            "县区级": "county",
+            "区": "county",
+            "县": "county",
+            "乡镇": "county",
             "系统": "sector",
             "行业": "sector",
             "系统级": "sector",
             "行业级": "sector",
             "校级": "unit",
             "厂级": "unit",
+            "院级": "unit",
+            "公司级": "unit",
+            "局级": "unit",
             "单位": "unit",
             "本单位级": "unit",
         },
@@ -117,7 +148,8 @@ class HonourImport(ImportSpec):
     view_perm = Perm.HONOUR_VIEW
     notes = (
         "个人荣誉用身份证号、工号、会员证号中任一项确定会员；只填姓名时须在导入范围内唯一。",
-        "集体荣誉归入导入时选择的工会组织。",
+        "集体荣誉的「获奖者」是系统中工会组织的名称（或能唯一确定它的几个字）时，归入该组织；"
+        "其他集体（如某教研组）归入导入时选择的工会组织。",
         "已登记过的同一荣誉（同一获奖者、同一称号、同一天）会被跳过。",
         "整个文件全部正确才会导入；有任何一行出错都不会写入。",
     )
@@ -139,31 +171,25 @@ class HonourImport(ImportSpec):
             else Union.objects.values("pk")
         ).values_list("member_id", "union_id", "recipient", "title", "date")
         existing = {(m, t, d) if m else (u, r, t, d) for m, u, r, t, d in stored}
+        unions = union_index(self._in_reach(ctx))
         seen: dict[tuple[Any, ...], int] = {}
+        today = dt.date.today()
         for row in rows:
             v = row.values
             kind = v.get("kind") or HonourKind.INDIVIDUAL
+            if v.get("date") and v["date"] > today:
+                ctx.error(row, "date", "不能晚于今天")
             member = None
             if kind == HonourKind.INDIVIDUAL:
                 member = matcher.match(row)
-                if member is None:
+                if member is None or not row.ok:
                     continue
                 union, name = member.union, member.name
             else:
-                if ctx.default_union is None:
-                    ctx.error(
-                        row,
-                        "kind",
-                        "集体荣誉需要指定导入到的工会（网页上选择「导入到」，命令行用 --union）",
-                    )
+                found = self._collective(row, ctx, unions)
+                if found is None or not row.ok:
                     continue
-                if not v.get("name"):
-                    ctx.error(row, "name", "请填写获奖集体的名称")
-                    continue
-                union, name = ctx.default_union, v["name"]
-            if v["date"] and v["date"] > dt.date.today():
-                ctx.error(row, "date", "不能晚于今天")
-                continue
+                union, name = found
             key: tuple[Any, ...] = (
                 (member.pk, v["title"], v["date"])
                 if member is not None
@@ -190,6 +216,40 @@ class HonourImport(ImportSpec):
             )
             result.created += 1
         return result
+
+    def _in_reach(self, ctx: Context) -> list[Union]:
+        qs: QuerySet[Union] = Union.objects.filter(archived_at__isnull=True)
+        if ctx.actor is not None:
+            qs = visible(qs, ctx.actor, self.perm, via="")
+        if ctx.default_union is not None:
+            qs = qs.filter(subtree_q(ctx.default_union.path))
+        return list(qs)
+
+    def _collective(
+        self, row: Row, ctx: Context, unions: NameIndex[Union]
+    ) -> tuple[Union, str] | None:
+        """Where a collective honour goes, and the recipient's name as stored: the union
+        its 获奖者 names (后勤分工会, the school), else the union imported into."""
+        text = row.values.get("name") or ""
+        if not text:
+            ctx.error(row, "name", "请填写获奖集体的名称")
+            return None
+        found = unions.find(text)
+        if found.item is not None:
+            return found.item, found.item.name
+        if found.ambiguous:
+            shown = unions.candidates_text(found, label=lambda u: f"{u.name}（代码 {u.code}）")
+            ctx.error(row, "name", f"「{text}」可能是：{shown}，请写完整的组织名称")
+            return None
+        if ctx.default_union is None:
+            ctx.error(
+                row,
+                "name",
+                f"「{text}」不是您可以导入的范围内的工会组织：请写工会组织的名称，"
+                "或导入时指定这项集体荣誉归入的工会（网页上选择「导入到」，命令行用 --union）",
+            )
+            return None
+        return ctx.default_union, text
 
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:
         services.honours_import(actor=ctx.actor, plan=plan.payload)

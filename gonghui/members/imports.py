@@ -27,7 +27,8 @@ from django.http import QueryDict
 from gonghui.common import crypto
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
-from gonghui.common.imports.normalize import clean_text, is_masked
+from gonghui.common.imports.names import resolve_union, union_index
+from gonghui.common.imports.normalize import is_masked
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, can, visible
 from gonghui.common.validators import normalize_id_number, normalize_phone
@@ -65,7 +66,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", "姓名", aliases=("会员姓名", "职工姓名", "名字"), required=True,
            max_length=50, example="王芳", width=10),
     Column("gender", "性别", ColumnType.CHOICE, choices=tuple(Gender.choices),
-           choice_aliases={"男性": "M", "女性": "F"}, example="女", width=6,
+           choice_aliases={"男性": "M", "女性": "F", "男士": "M", "女士": "F", "男性公民": "M",
+                           "女性公民": "F"}, example="女", width=6,
            note="男或女；填了身份证号可留空，按身份证号判断"),
     Column("id_number", "身份证号", ColumnType.ID_NUMBER,
            aliases=("身份证号码", "证件号码", "身份证", "公民身份号码", "证件号", "身份证件号码"),
@@ -78,7 +80,7 @@ COLUMNS: tuple[Column, ...] = (
            aliases=("手机号码", "手机", "联系电话", "移动电话", "电话"),
            example="13812345678", width=14, note="11 位手机号；含 * 的脱敏号码表示不修改"),
     Column("employee_no", "工号", aliases=("职工号", "员工号", "员工编号", "工作证号", "人员编号"),
-           max_length=32, example="A0001", width=10),
+           max_length=32, example="A0001", width=10, fold_width=True),
     Column("union", "所属工会", ColumnType.LOOKUP,
            aliases=("所在工会", "工会", "所属组织", "工会组织", "所属分工会", "所属小组", "工会小组"),
            required=True, example="第一中学工会", width=18,
@@ -91,9 +93,17 @@ COLUMNS: tuple[Column, ...] = (
            aliases=("用工类型", "用工性质", "人员类别"),
            choices=tuple(EmploymentType.choices),
            choice_aliases={
-               "编内": "staff", "在编人员": "staff", "合同": "contract", "合同工": "contract",
-               "派遣": "dispatched", "临时": "temporary", "制度外": "temporary",
-               "临时工": "temporary", "返聘": "rehired",
+               "正式": "staff", "正式工": "staff", "正式职工": "staff", "编内": "staff",
+               "在编人员": "staff", "编制内": "staff", "事业编": "staff", "事业编制": "staff",
+               "行政编": "staff", "行政编制": "staff", "公务员": "staff",
+               "合同": "contract", "合同工": "contract", "劳动合同": "contract",
+               "合同制职工": "contract", "聘用": "contract", "聘用制": "contract",
+               "聘任制": "contract", "人事代理": "contract",
+               "派遣": "dispatched", "派遣工": "dispatched", "劳务派遣工": "dispatched",
+               "临时": "temporary", "临时工": "temporary", "临聘": "temporary",
+               "临时聘用": "temporary", "制度外": "temporary", "编外": "temporary",
+               "编制外": "temporary", "返聘": "rehired", "返聘人员": "rehired",
+               "退休返聘人员": "rehired",
            },
            example="在编", width=12),
     Column("ethnicity", "民族", ColumnType.CHOICE, choices=tuple((e, e) for e in ETHNICITIES),
@@ -101,26 +111,36 @@ COLUMNS: tuple[Column, ...] = (
            example="汉族", width=8),
     Column("political_status", "政治面貌", ColumnType.CHOICE,
            choices=tuple((p, p) for p in POLITICAL_STATUSES),
-           choice_aliases={"党员": "中共党员", "预备党员": "中共预备党员", "团员": "共青团员",
-                           "无党派": "无党派人士"},
+           choice_aliases={"党员": "中共党员", "共产党员": "中共党员",
+                           "中国共产党党员": "中共党员", "预备党员": "中共预备党员",
+                           "团员": "共青团员", "共青团": "共青团员", "无党派": "无党派人士",
+                           "普通群众": "群众", "无": "群众"},
            example="中共党员", width=12),
     Column("education", "学历", ColumnType.CHOICE, aliases=("文化程度", "最高学历"),
            choices=tuple((e, e) for e in EDUCATIONS),
-           choice_aliases={"博士": "博士研究生", "硕士": "硕士研究生", "研究生": "硕士研究生",
-                           "本科": "大学本科", "大专": "大学专科", "专科": "大学专科",
-                           "中专": "中专/中技", "中技": "中专/中技", "技校": "中专/中技",
-                           "初中": "初中及以下", "小学": "初中及以下"},
+           choice_aliases={"博士": "博士研究生", "博士后": "博士研究生",
+                           "硕士": "硕士研究生", "研究生": "硕士研究生", "本科": "大学本科",
+                           "学士": "大学本科", "大学本科毕业": "大学本科", "大专": "大学专科",
+                           "专科": "大学专科", "高职": "大学专科", "中专": "中专/中技",
+                           "中技": "中专/中技", "技校": "中专/中技", "职高": "中专/中技",
+                           "中等专科": "中专/中技", "普高": "高中", "高中毕业": "高中",
+                           "初中": "初中及以下", "小学": "初中及以下", "初中以下": "初中及以下",
+                           "小学及以下": "初中及以下"},
            example="大学本科", width=12),
     Column("work_start_date", "参加工作日期", ColumnType.DATE,
            aliases=("参加工作时间", "工作时间"), example="1972-07-01", width=14),
     Column("join_date", "入会日期", ColumnType.DATE, aliases=("入会时间",),
            example="1975-03-05", width=12, note="新会员留空则为导入当天"),
     Column("card_no", "会员证号", aliases=("会员证号码", "会员编号"), max_length=32,
-           example="", width=14, note="新会员留空则自动编号"),
+           example="", width=14, note="新会员留空则自动编号", fold_width=True),
     Column("status", "会员状态", ColumnType.CHOICE, aliases=("状态", "会籍状态"),
            choices=tuple(MemberStatus.choices),
-           choice_aliases={"正常": "active", "退休": "retained", "转出": "transferred_out",
-                           "退会": "withdrawn", "去世": "deceased"},
+           choice_aliases={"在会": "active", "正常": "active", "在职": "active",
+                           "在岗": "active", "有效": "active", "退休": "retained",
+                           "离退休": "retained", "已退休": "retained", "转出": "transferred_out",
+                           "调出": "transferred_out", "调离": "transferred_out",
+                           "退会": "withdrawn", "去世": "deceased", "死亡": "deceased",
+                           "病故": "deceased", "身故": "deceased"},
            example="在册", width=10,
            note="留空为在册；其他状态会同时登记相应的会籍变动"),
     Column("monthly_wage", "月工资", ColumnType.DECIMAL,
@@ -128,7 +148,8 @@ COLUMNS: tuple[Column, ...] = (
            example="8500.00", width=10, note="元，会费基数"),
     Column("join_kind", "入会方式", ColumnType.CHOICE,
            choices=((ChangeKind.JOIN, "入会"), (ChangeKind.TRANSFER_IN, "转入")),
-           choice_aliases={"新入会": ChangeKind.JOIN, "调入": ChangeKind.TRANSFER_IN},
+           choice_aliases={"新入会": ChangeKind.JOIN, "新会员": ChangeKind.JOIN,
+                           "调入": ChangeKind.TRANSFER_IN, "转会": ChangeKind.TRANSFER_IN},
            example="入会", width=10, export=False, note="只用于新会员：入会或转入（留空为入会）"),
     Column("other_org", "转入来源", aliases=("原单位", "原工会"), max_length=100,
            example="", width=16, export=False, note="转入时填写原单位工会"),
@@ -203,38 +224,13 @@ class _Unions:
         if ctx.default_union is not None:
             qs = qs.filter(subtree_q(ctx.default_union.path))
         self.in_scope = list(qs.only("id", "name", "code", "kind", "path", "archived_at"))
-        self.by_code = {u.code.upper(): u for u in self.in_scope}
-        self.by_name: dict[str, list[Union]] = defaultdict(list)
-        for u in self.in_scope:
-            self.by_name[clean_text(u.name)].append(u)
+        self.index = union_index(self.in_scope)
         self.by_id = {u.pk: u for u in self.in_scope}
-        self._cache: dict[str, Union | str] = {}
         self._base: dict[int, str] = {}
 
     def resolve(self, text: str) -> Union | str:
         """The union named ``text``, or the message saying why there is none."""
-        if text in self._cache:
-            return self._cache[text]
-        found: Union | str
-        union = self.by_code.get(text.upper())
-        if union is not None:
-            found = union
-        else:
-            matches = self.by_name.get(text, [])
-            if len(matches) == 1:
-                found = matches[0]
-            elif matches:
-                codes = "、".join(f"{u.code}" for u in matches[:5])
-                found = f"名称为「{text}」的组织不止一个，请改写代码（{codes}）"
-            elif (
-                Union.objects.filter(name=text).exists()
-                or Union.objects.filter(code__iexact=text).exists()
-            ):
-                found = f"「{text}」不在您可以导入的范围内"
-            else:
-                found = f"找不到名称或代码为「{text}」的工会组织"
-        self._cache[text] = found
-        return found
+        return resolve_union(self.index, text)
 
     def base_path(self, union: Union) -> str:
         """Path of the 基层工会 whose 工号 numbering ``union`` shares (its nearest one)."""
@@ -420,6 +416,7 @@ class MemberImport(ImportSpec):
                 union = row_union[i]
                 existing = self._match(row, i, ctx, unions, union, ids, by_hash, by_emp, by_card)
                 if existing is False:
+                    self._validate(row, ctx, union)
                     continue
                 if existing is not None:
                     if existing.pk in matched_rows:
@@ -429,6 +426,7 @@ class MemberImport(ImportSpec):
                             f"与第{rows[matched_rows[existing.pk]].number}行对应同一名会员"
                             f"「{existing.name}」",
                         )
+                        self._validate(row, ctx, union)
                         continue
                     matched_rows[existing.pk] = i
                     names.setdefault(existing.union_id, existing.union.name)
@@ -438,6 +436,9 @@ class MemberImport(ImportSpec):
                     if union is None:
                         if row.ok and not row.values.get("union"):
                             ctx.error(row, "union", "必填，不能为空")
+                        # The row's other cells are checked all the same: every error
+                        # of a row is reported at once, not one round at a time.
+                        self._validate(row, ctx, None)
                         continue
                     self._plan_new(row, ctx, union, plan, result, today)
                     target_pk = None
@@ -623,8 +624,25 @@ class MemberImport(ImportSpec):
                 }
             )
 
+    def _validate(self, row: Row, ctx: Context, union: Union | None) -> None:
+        """Check the row's cells by the roster's rules without planning a write (the row
+        already has an error that stops it): so that all its errors show at once."""
+        member = self._new_member()
+        errors = apply_fields(member, self._fields(row, union, new=True), encrypt=lambda _: "")
+        self._report_errors(row, ctx, errors)
+
     def _report_errors(self, row: Row, ctx: Context, errors: dict[str, str]) -> None:
+        reported = set()
+        for e in reversed(ctx.errors):
+            if e.row != row.number:
+                break
+            reported.add(e.column)
         for key, message in errors.items():
+            if (
+                any(c.key == key for c in self.columns)
+                and (ctx.headers.get(key) or self.column(key).header) in reported
+            ):
+                continue
             if any(c.key == key for c in self.columns):
                 ctx.error(row, key, message)
             else:

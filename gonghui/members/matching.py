@@ -38,9 +38,9 @@ MEMBER_COLUMNS: tuple[Column, ...] = (
            aliases=("身份证号码", "证件号码", "身份证", "公民身份号码"), example="", width=21,
            note="身份证号、工号、会员证号填一项即可"),
     Column("employee_no", "工号", aliases=("职工号", "员工号", "员工编号", "人员编号"),
-           max_length=32, example="A0001", width=10),
+           max_length=32, example="A0001", width=10, fold_width=True),
     Column("card_no", "会员证号", aliases=("会员证号码", "会员编号"), max_length=32, example="",
-           width=14),
+           width=14, fold_width=True),
 )  # fmt: skip
 
 _CHUNK = 2000

@@ -22,6 +22,7 @@ from gonghui.common.validators import (
     id_birth_date,
     id_gender,
     id_number_problem,
+    normalize_code,
     normalize_id_number,
     normalize_phone,
     normalize_text,
@@ -250,7 +251,8 @@ def apply_fields(
         member.name_pinyin, member.name_initials = name_pinyin(name)
     for key in _PLAIN_FIELDS:
         if key in data:
-            setattr(member, key, normalize_text(data[key] or ""))
+            clean = normalize_code if key == "employee_no" else normalize_text
+            setattr(member, key, clean(data[key] or ""))
     if "card_no" in data:
         # Upper case like the numbers made from union codes, so that "yz-00006" can neither
         # duplicate "YZ-00006" nor escape the search (which upper-cases what is typed).

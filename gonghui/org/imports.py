@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from gonghui.common.errors import ServiceError
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
+from gonghui.common.imports.names import NameIndex
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, can, visible
 
@@ -33,13 +34,20 @@ COLUMNS: tuple[Column, ...] = (
            note="上级的名称或代码，可以是本表中另一行；留空则放在导入时选择的工会之下"),
     Column("kind", "类型", ColumnType.CHOICE, aliases=("组织类型", "层级"), required=True,
            choices=tuple(UnionKind.choices),
-           choice_aliases={"基层工会委员会": UnionKind.UNION, "分会": UnionKind.BRANCH,
-                           "小组": UnionKind.GROUP, "上级工会": UnionKind.FEDERATION},
+           choice_aliases={"基层工会委员会": UnionKind.UNION, "基层": UnionKind.UNION,
+                           "工会委员会": UnionKind.UNION, "工会": UnionKind.UNION,
+                           "联合工会": UnionKind.UNION, "分会": UnionKind.BRANCH,
+                           "部门工会": UnionKind.BRANCH, "分工会委员会": UnionKind.BRANCH,
+                           "小组": UnionKind.GROUP, "组": UnionKind.GROUP,
+                           "班组": UnionKind.GROUP, "上级工会": UnionKind.FEDERATION,
+                           "上级": UnionKind.FEDERATION, "教育工会": UnionKind.FEDERATION,
+                           "工会联合会": UnionKind.FEDERATION},
            example="分工会", width=10),
     Column("headcount", "职工人数", ColumnType.INT, aliases=("职工数", "在职职工人数", "人数"),
            example="120", width=10, note="本单位在职职工总数，用于计算入会率"),
     Column("code", "代码", aliases=("组织代码", "编码", "工会代码"), max_length=32,
-           example="YZGZ", width=12, note="本系统内唯一；留空则自动生成。已有代码的行会更新该组织"),
+           example="YZGZ", width=12, note="本系统内唯一；留空则自动生成。已有代码的行会更新该组织",
+           fold_width=True),
 )  # fmt: skip
 
 
@@ -78,6 +86,7 @@ class UnionImport(ImportSpec):
         by_name_db: dict[str, list[Union]] = defaultdict(list)
         for u in in_scope.values():
             by_name_db[u.name].append(u)
+
         # The rows' own codes and names, for parents defined in the file.
         code_row: dict[str, int] = {}
         name_rows: dict[str, list[int]] = defaultdict(list)
@@ -91,6 +100,12 @@ class UnionImport(ImportSpec):
             name = row.values.get("name") or ""
             if name:
                 name_rows[name].append(i)
+        # Names written short (后勤 → 后勤服务分工会): of the file's rows and the stored unions.
+        named: NameIndex[tuple[str, Union | int]] = NameIndex(
+            [(n, i) for n, indexes in name_rows.items() for i in indexes]
+            + [(u.name, u) for u in in_scope.values()],
+            name=lambda item: item[0],
+        )
         # Which stored union each row is: by code first.
         existing: dict[int, Union] = {}
         for i, row in enumerate(rows):
@@ -125,6 +140,20 @@ class UnionImport(ImportSpec):
                 return False
             found: set[Union | int] = {node(i) for i in name_rows.get(text, [])}
             found.update(by_name_db.get(text, []))
+            if not found:
+                # Not a name in full: the one stored union whose name starts with it or
+                # holds it (后勤 → 后勤服务分工会).
+                partial = named.find(text)
+                # A row and the stored union it updates are one candidate.
+                nodes = {node(r) if isinstance(r, int) else r for _, r in partial.candidates}
+                if partial.item is not None:
+                    ref = partial.item[1]
+                    nodes = {node(ref) if isinstance(ref, int) else ref}
+                if len(nodes) > 1:
+                    names = named.candidates_text(partial)
+                    ctx.error(row, "parent", f"「{text}」可能是：{names}，请写完整的名称或代码")
+                    return False
+                found.update(nodes)
             if len(found) > 1:
                 ctx.error(row, "parent", f"名称为「{text}」的组织不止一个，请改写代码")
                 return False

@@ -159,7 +159,7 @@ def test_bad_activity_rows_are_errors_and_nothing_is_written(world: World, tmp_p
     lines = result.error_lines()
     assert lines[0] == "第3行「结束日期」：早于开始日期"
     assert lines[1].startswith("第4行「类别」：「打牌」不在可选范围内")
-    assert lines[2] == "第5行「组织工会」：找不到「第九中学工会」，或不在您可以导入的范围内"
+    assert lines[2] == "第5行「组织工会」：找不到名称或代码为「第九中学工会」的工会组织"
     assert lines[3] == "第6行「活动名称」：必填，不能为空"
     assert lines[4] == "第7行「学时」：不能为负数"
     assert len(lines) == 5
@@ -175,9 +175,7 @@ def test_a_branch_officer_imports_into_their_branch_only(world: World, tmp_path:
     result = run(
         tmp_path, "activities", rows, ACTIVITY_HEADERS, actor=world.officer, union=world.branch
     )
-    assert result.error_lines() == [
-        "第3行「组织工会」：找不到「初中部分工会」，或不在您可以导入的范围内"
-    ]
+    assert result.error_lines() == ["第3行「组织工会」：「初中部分工会」不在您可以导入的范围内"]
     refused = run(
         tmp_path, "activities", rows[:1], ACTIVITY_HEADERS, actor=world.officer, union=world.school
     )
@@ -325,7 +323,7 @@ def test_bad_attendance_rows_are_errors_and_nothing_is_written(
         ["气排球赛", ON, "张三", "", "", "", "签到"],  # good
         ["气排球赛", ON, "钱二", "", "", "", "签到"],  # good (an update)
         ["气排球赛", ON + dt.timedelta(days=1), "孙三", "", "", "", "签到"],  # wrong day
-        ["篮球赛", ON, "孙三", "", "", "", "签到"],  # no such activity
+        ["篮球赛", ON, "孙三", "", "", "", "签到"],  # no such activity: created, were all well
         ["气排球赛", ON, "李四", "", "", "", "签到"],  # branch A2: not in the audience
         ["气排球赛", ON, "", "", "T999", "", "签到"],  # nobody has that number
         ["气排球赛", ON, "赵六", "", "", "", "签到"],  # nobody has that name
@@ -336,15 +334,16 @@ def test_bad_attendance_rows_are_errors_and_nothing_is_written(
     )
     assert not result.written
     lines = result.error_lines()
-    assert lines[:5] == [
-        "第4行「活动名称」：找不到2025-05-11举办的「气排球赛」，请先登记或导入该活动",
-        "第5行「活动名称」：找不到2025-05-10举办的「篮球赛」，请先登记或导入该活动",
+    assert lines[:4] == [
+        "第4行「活动名称」：「气排球赛」在 2025-05-10 举办，与本行日期（2025-05-11）不符",
         "第6行：本活动仅限「高中部分工会」的会员参加。",
         "第7行「工号」：名册中（您可以导入的范围内）没有工号为「T999」的会员",
         "第8行「姓名」：名册中（您可以导入的范围内）没有名为「赵六」的会员",
     ]
-    assert lines[5].startswith("第9行「状态」：「迟到」不在可选范围内")
-    assert len(lines) == 6
+    assert lines[4].startswith("第9行「状态」：「迟到」不在可选范围内")
+    assert len(lines) == 5
+    assert result.plan is not None
+    assert result.plan.creates == ["活动「篮球赛」（第一中学工会，2025-05-10）"]
     assert list(Registration.objects.values_list("member_id", "status")) == before
     assert not AuditEntry.objects.filter(action=AuditAction.IMPORT).exists()
 
@@ -414,10 +413,10 @@ def test_honours_to_members_and_to_collectives(world: World, tmp_path: Path) -> 
          dt.date(2025, 3, 15)),
         ("张三", "individual", world.member.pk, world.group, "先进工作者", "unit", "第一中学",
          dt.date(2025, 1, 20)),
-        # A collective belongs to the union imported into.
-        ("高中语文组", "collective", None, world.school, "模范职工小家", "city", "市总工会",
+        # A collective that is a union belongs to it.
+        ("高中语文组", "collective", None, world.group, "模范职工小家", "city", "市总工会",
          dt.date(2025, 4, 28)),
-        ("初中数学组", "collective", None, world.school, "巾帼文明岗", "county", "区总工会",
+        ("初中数学组", "collective", None, world.other_group, "巾帼文明岗", "county", "区总工会",
          dt.date(2025, 11, 11)),
     ]  # fmt: skip
     assert set(Honour.objects.values_list("created_by", flat=True)) == {world.chair.pk}
@@ -429,16 +428,19 @@ def test_honours_to_members_and_to_collectives(world: World, tmp_path: Path) -> 
     assert Honour.objects.count() == 6
 
 
-def test_a_collective_honour_needs_a_union_to_go_to(world: World, tmp_path: Path) -> None:
+def test_a_collective_honour_goes_to_the_union_it_names_or_needs_one(
+    world: World, tmp_path: Path
+) -> None:
     rows = [
         ["张三", "个人", "优秀教师", "市级", "", dt.date(2025, 9, 10), ""],
-        ["高中语文组", "集体", "模范职工小家", "市级", "", dt.date(2025, 4, 28), ""],
+        ["语文教研室", "集体", "模范职工小家", "市级", "", dt.date(2025, 4, 28), ""],
         ["", "集体", "巾帼文明岗", "区级", "", dt.date(2025, 4, 28), ""],
     ]
     result = run(tmp_path, "honours", rows, HONOUR_HEADERS, actor=world.chair, union=None)
     assert result.error_lines() == [
-        "第3行「类型」：集体荣誉需要指定导入到的工会（网页上选择「导入到」，命令行用 --union）",
-        "第4行「类型」：集体荣誉需要指定导入到的工会（网页上选择「导入到」，命令行用 --union）",
+        "第3行「获奖者」：「语文教研室」不是您可以导入的范围内的工会组织：请写工会组织的名称，"
+        "或导入时指定这项集体荣誉归入的工会（网页上选择「导入到」，命令行用 --union）",
+        "第4行「获奖者」：请填写获奖集体的名称",
     ]
     nameless = run(
         tmp_path, "honours", rows[2:], HONOUR_HEADERS, actor=world.chair, union=world.school

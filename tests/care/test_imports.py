@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gonghui.care import services
-from gonghui.care.models import Donation, Subsidy, SubsidyEvent, Visit
+from gonghui.care.models import Donation, DonationDrive, Subsidy, SubsidyEvent, Visit
 from gonghui.common import crypto
 from gonghui.common.imports.columns import get_spec
 from gonghui.common.imports.engine import Result, run_import
@@ -312,12 +312,15 @@ def test_donations_go_to_a_drive_of_the_importers_reach(world: World, tmp_path: 
         actor=world.chair,
         union=world.school,
     )
-    assert not bad.written
-    text = lines(bad)
-    assert text[0].startswith(
-        "第3行「捐款活动」：找不到捐款活动「二中一日捐」（已有的活动：「2025年一日捐」"
+    # 二中一日捐 is another union's drive, out of reach: here it would be a new drive of
+    # the union imported into. 一日捐 is the one drive in reach whose name holds it.
+    assert bad.ok and bad.written
+    assert bad.plan is not None and bad.plan.creates == ["捐款活动「二中一日捐」（第一中学工会）"]
+    new = DonationDrive.objects.get(name="二中一日捐", union=world.school)
+    assert sorted(Donation.objects.values_list("drive_id", "donor_name")) == sorted(
+        [(drive.pk, "张三"), (new.pk, "张三"), (drive.pk, "李四")]
     )
-    assert text[1].startswith("第4行「捐款活动」：找不到捐款活动「一日捐」")
+    Donation.objects.all().delete()
     good = run(
         tmp_path,
         "donations",

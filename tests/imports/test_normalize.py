@@ -7,9 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from gonghui.common.imports.columns import Column
 from gonghui.common.imports.normalize import (
     CellError,
+    clean_digits,
     clean_text,
+    converter,
     to_date,
     to_decimal,
     to_id_number,
@@ -68,11 +71,34 @@ def test_blank_cells_are_empty() -> None:
     assert to_decimal("") is None
 
 
-def test_text_is_cleaned_of_full_width_and_invisible_characters() -> None:
-    assert clean_text("ＡＢＣ１２３") == "ABC123"
+def test_text_is_kept_as_typed_but_for_spaces_and_zero_width_noise() -> None:
     assert clean_text("\ufeff 张\u00a0三 \u200b") == "张 三"
     assert clean_text("语文　组") == "语文 组"  # ideographic space
+    assert clean_text("王\u2060芳\n\t组长") == "王芳 组长"
     assert to_text(1001.0) == "1001"  # a 工号 Excel stored as a number
+    # Full-width letters in a name or a note are what was typed.
+    assert clean_text("ＡＢＣ１２３") == "ＡＢＣ１２３"
+    assert clean_digits("ＡＢＣ１２３") == "ABC123"
+
+
+def test_emoji_joiners_and_direction_marks_are_kept() -> None:
+    family = "👨\u200d👩\u200d👧"  # one emoji made of three, joined by U+200D
+    assert clean_text(f" 李{family} ") == f"李{family}"
+    assert clean_text("ن\u200cا") == "ن\u200cا"  # a zero-width non-joiner shapes the script
+    # U+202E in a name: kept as typed (the issue asks text to be kept); on the page it is
+    # escaped by Django like any text, and it never reaches a number or a code.
+    assert clean_text("张\u202e三") == "张\u202e三"
+
+
+def test_full_width_digits_are_folded_only_where_the_column_holds_digits() -> None:
+    assert to_id_number("１１０１０５１９４９１２３１００２Ｘ") == "11010519491231002X"
+    assert to_phone("１３８１２３４５６７８") == "13812345678"
+    assert to_decimal("８５００元") == Decimal("8500.00")
+    assert to_date("２０２４年３月５日") == dt.date(2024, 3, 5)
+    code = converter(Column("employee_no", "工号", fold_width=True))
+    assert code("Ａ０００１") == "A0001"
+    name = converter(Column("name", "姓名"))
+    assert name("Ａ０００１") == "Ａ０００１"
 
 
 def test_an_id_number_stored_as_a_number_is_explained() -> None:

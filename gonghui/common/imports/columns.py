@@ -60,9 +60,12 @@ class Column:
     """One column of a spreadsheet.
 
     ``key`` is the name the app's spec receives the value under. ``choices`` are
-    ``(value, Chinese label)``; a cell may hold the label, the value, or one of
-    ``choice_aliases`` (a dict of other spellings → value). ``export`` says whether the
-    export writes it (a column only meaningful for new rows, like 入会方式, is left out).
+    ``(value, Chinese label)``; a cell may hold the label, the value, one of
+    ``choice_aliases`` (the other words people write for a choice: spelling → value,
+    shown in the template's notes), or the start or an abbreviation of any of these
+    (see :class:`ChoiceMatcher`). ``export`` says whether the export writes it (a column
+    only meaningful for new rows, like 入会方式, is left out). ``fold_width``: a text
+    column of codes (工号, 会员证号), whose full-width digits and letters are made ASCII.
     """
 
     key: str
@@ -77,6 +80,7 @@ class Column:
     example: str = ""
     width: int = 12
     export: bool = True
+    fold_width: bool = False
 
     def header_keys(self) -> set[str]:
         return {header_key(self.header), *(header_key(a) for a in self.aliases)}
@@ -96,6 +100,78 @@ class Column:
             result[choice_key(value)] = value
             result[choice_key(label)] = value
         return result
+
+    def aliases_of(self, value: str) -> list[str]:
+        """The other words accepted for choice ``value`` (for the template's notes)."""
+        label = choice_key(self.label_of(value))
+        return [a for a, v in self.choice_aliases.items() if v == value and choice_key(a) != label]
+
+    def choice_matcher(self) -> ChoiceMatcher:
+        return ChoiceMatcher(self)
+
+
+class ChoiceMatcher:
+    """What a choice cell means: an exact label, value or alias; else the one choice
+    whose label or alias starts with the text (本级工会 → 本级工会经费); else the one
+    whose label or alias holds the text's characters in order, starting with the same
+    one (省部 → 省部级, 困补 → 困难补助). Several choices → :class:`AmbiguousChoice`,
+    naming them; none → ``None``.
+
+    Labels written with a slash (临时/制度外) count as each of their parts too.
+    """
+
+    def __init__(self, col: Column) -> None:
+        self.exact = col.choice_map()
+        #: (reduced spelling, as shown, value): labels first, so they are the ones named.
+        spellings: list[tuple[str, str, str]] = []
+        for value, label in col.choices:
+            spellings.append((choice_key(label), label, value))
+            for part in re.split(r"[/／、]", label):
+                if part and part != label:
+                    spellings.append((choice_key(part), part, value))
+                    self.exact.setdefault(choice_key(part), value)
+        for alias, value in col.choice_aliases.items():
+            spellings.append((choice_key(alias), alias, value))
+        self.spellings = [s for s in spellings if s[0]]
+
+    def match(self, text: str) -> str | None:
+        key = choice_key(text)
+        if not key:
+            return None
+        if key in self.exact:
+            return self.exact[key]
+        for test in (_starts, _abbreviates):
+            found: dict[str, str] = {}
+            for spelling, shown, value in self.spellings:
+                if value not in found and test(key, spelling):
+                    found[value] = shown
+            if len(found) == 1:
+                return next(iter(found))
+            if found:
+                raise AmbiguousChoice(text, list(found.values()))
+        return None
+
+
+class AmbiguousChoice(ValueError):
+    def __init__(self, text: str, candidates: list[str]) -> None:
+        super().__init__(f"「{text}」可能是：{'、'.join(candidates)}，请写完整")
+
+
+def _starts(key: str, spelling: str) -> bool:
+    return len(spelling) > len(key) and spelling.startswith(key)
+
+
+def _abbreviates(key: str, spelling: str) -> bool:
+    """``key``'s characters appear in ``spelling`` in order, the first one first."""
+    if len(key) < 2 or len(spelling) <= len(key) or key[0] != spelling[0]:
+        return False
+    at = 1
+    for ch in key[1:]:
+        at = spelling.find(ch, at)
+        if at < 0:
+            return False
+        at += 1
+    return True
 
 
 class ImportSpec:

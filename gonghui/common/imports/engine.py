@@ -115,6 +115,8 @@ class Plan:
     new_samples: list[dict[str, Any]] = field(default_factory=list)
     #: Rows that pass but deserve a look before confirming (over a spending cap …).
     warnings: list[str] = field(default_factory=list)
+    #: What the import creates besides its rows, one each: 捐款活动「2024年一日捐」（第一中学工会）.
+    creates: list[str] = field(default_factory=list)
     payload: Any = None
 
     def preview(self) -> dict[str, Any]:
@@ -127,6 +129,7 @@ class Plan:
             "new_samples": self.new_samples,
             "warnings": self.warnings[:PREVIEW_WARNINGS],
             "warning_count": len(self.warnings),
+            "creates": self.creates,
         }
 
 
@@ -144,6 +147,9 @@ class Context:
     columns_at: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A row may name a drive, an activity or a club not yet in the system: the import
+    #: creates it (``Plan.creates``). Off (``--no-create``): such a row is an error.
+    create_missing: bool = True
 
     def error(self, row: Row, key: str | None, message: str) -> None:
         """Record a problem of ``row`` in column ``key`` (``None``: the row as a whole)."""
@@ -414,6 +420,7 @@ def run_import(
     commit: bool,
     progress: Progress | None = None,
     record: ImportRecord | None = None,
+    create_missing: bool = True,
 ) -> Result:
     """Check ``path`` and, when ``commit`` and every row is valid, write it all.
 
@@ -431,6 +438,7 @@ def run_import(
             commit=commit,
             progress=progress or Progress(),
             record=record,
+            create_missing=create_missing,
         )
 
 
@@ -473,9 +481,15 @@ def _run_import(
     commit: bool,
     progress: Progress,
     record: ImportRecord | None,
+    create_missing: bool = True,
 ) -> Result:
     ctx = Context(
-        spec=spec, actor=actor, default_union=default_union, file_name=file_name, record=record
+        spec=spec,
+        actor=actor,
+        default_union=default_union,
+        file_name=file_name,
+        record=record,
+        create_missing=create_missing,
     )
     try:
         check_permission(spec, actor, default_union)

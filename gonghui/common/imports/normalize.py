@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .columns import Column, ColumnType, choice_key
+from .columns import AmbiguousChoice, Column, ColumnType
 
 
 class CellError(ValueError):
@@ -37,39 +37,52 @@ _MEMO_LIMIT = 20_000
 
 
 #: Full-width digits and letters (what a Chinese input method types in 全角 mode) to
-#: ASCII, and the ideographic and no-break spaces to plain spaces. Chinese punctuation
-#: such as （） and ，stays as it is: it is correct in Chinese text.
+#: ASCII: only for cells whose column holds digits or codes (身份证号, 手机号, numbers,
+#: dates, 工号); a name or a note keeps what was typed.
 _WIDTH = {
     cp: cp - 0xFEE0
     for cp in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
 }
-_WIDTH.update({0x3000: 0x20, 0xA0: 0x20, 0x202F: 0x20})
 _WIDE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+#: Invisible characters that are pure noise, left by copying from web pages and Word:
+#: zero-width space, byte-order mark, word joiner. Other format characters mean
+#: something (U+200D joins an emoji, U+200C shapes a script) and are kept as typed.
+_NOISE = {0x200B: None, 0xFEFF: None, 0x2060: None}
 
 
 def clean_text(value: str) -> str:
-    """Full-width digits and letters to ASCII, invisible characters dropped, runs of
-    spaces (of any kind) and line breaks collapsed to one space, ends trimmed.
+    """Text as typed: runs of spaces (of any kind) and line breaks collapsed to one
+    space, ends trimmed, zero-width noise (:data:`_NOISE`) and control characters
+    dropped. Nothing else changes: full-width letters, emoji joiners and direction
+    marks stay (Django escapes them on output).
 
     Cells run through this once each on files of 100,000 rows: already clean text
-    (the common case) is recognised with two C-level checks and returned as it is.
+    (the common case) is recognised with C-level checks and returned as it is.
     ``isprintable`` is false for invisible (Cf), control (Cc) and non-ASCII space
     characters.
     """
     if (
         value.isprintable()
-        and not _WIDE.search(value)
         and not value.startswith(" ")
         and not value.endswith(" ")
         and "  " not in value
     ):
         return value
-    value = value.translate(_WIDTH)
-    value = "".join(
-        ch if unicodedata.category(ch) not in ("Cf", "Cc") else (" " if ch in "\t\r\n" else "")
-        for ch in value
-    )
+    value = value.translate(_NOISE)
+    if not value.isprintable():
+        value = "".join(
+            " " if ch in "\t\r\n" else ch
+            for ch in value
+            if ch.isprintable() or ch.isspace() or unicodedata.category(ch) != "Cc"
+        )
     return " ".join(value.split())
+
+
+def clean_digits(value: str) -> str:
+    """:func:`clean_text`, with full-width digits and letters made ASCII: for cells that
+    hold numbers or codes, where ``１２３`` typed in 全角 mode means ``123``."""
+    text = clean_text(value)
+    return text.translate(_WIDTH) if _WIDE.search(text) else text
 
 
 def _number_text(value: float | int) -> str:
@@ -134,7 +147,7 @@ def to_date(value: Any) -> dt.date | None:
             date = excel_serial_date(value)
             return _checked_date(date.year, date.month, date.day, f"{date:%Y-%m-%d}")
         raise CellError(f"「{_number_text(value)}」不是日期，请写成 2024-03-05 这样的格式")
-    text = clean_text(str(value))
+    text = clean_digits(str(value))
     if not text:
         return None
     match = _DATE_PARTS.match(text) or _DATE_COMPACT.match(text)
@@ -159,7 +172,7 @@ def to_int(value: Any) -> int | None:
         if value < 0:
             raise CellError("不能为负数")
         return value
-    text = clean_text(str(value)).rstrip("人名个").replace(",", "")
+    text = clean_digits(str(value)).rstrip("人名个").replace(",", "")
     if not text:
         return None
     if not text.isdigit():
@@ -178,7 +191,7 @@ def to_decimal(value: Any) -> Decimal | None:
     elif isinstance(value, int):
         text = str(value)
     else:
-        text = _MONEY_NOISE.sub("", clean_text(str(value)))
+        text = _MONEY_NOISE.sub("", clean_digits(str(value)))
         if not text:
             return None
     try:
@@ -213,7 +226,7 @@ def to_id_number(value: Any) -> str:
             f"被 Excel 存成了数字（显示为 {shown}），末尾几位已经丢失。"
             "请把该列设置为「文本」格式，重新填写完整的 18 位号码"
         )
-    text = clean_text(str(value)).replace(" ", "").upper()
+    text = clean_digits(str(value)).replace(" ", "").upper()
     if _SCIENTIFIC.match(text):
         raise CellError(
             f"是科学计数法「{text}」，说明 Excel 把它存成了数字，末尾几位已经丢失。"
@@ -227,7 +240,7 @@ def to_phone(value: Any) -> str:
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _number_text(value)
-    return clean_text(str(value))
+    return clean_digits(str(value))
 
 
 def converter(col: Column) -> Callable[[Any], Any]:
@@ -255,7 +268,7 @@ def converter(col: Column) -> Callable[[Any], Any]:
     if col.type == ColumnType.PHONE:
         return to_phone
     if col.type == ColumnType.CHOICE:
-        mapping = col.choice_map()
+        matcher = col.choice_matcher()
         labels = [label for _, label in col.choices]
         shown = "、".join(labels) if len(labels) <= 8 else "见下拉列表或模板的「填写说明」"
 
@@ -275,13 +288,17 @@ def converter(col: Column) -> Callable[[Any], Any]:
             if not text:
                 return ""
             try:
-                result = seen[value] = mapping[choice_key(text)]
-            except KeyError:
-                raise CellError(f"「{text}」不在可选范围内（可选：{shown}）") from None
+                result = matcher.match(text)
+            except AmbiguousChoice as exc:
+                raise CellError(str(exc)) from None
+            if result is None:
+                raise CellError(f"「{text}」不在可选范围内（可选：{shown}）")
+            seen[value] = result
             return result
 
         return choice_cell
     max_length = col.max_length
+    fold = col.fold_width
     known: dict[Any, str] = {}
 
     def text_cell(value: Any) -> str:
@@ -295,6 +312,8 @@ def converter(col: Column) -> Callable[[Any], Any]:
             except KeyError:
                 pass
         text = to_text(value)
+        if fold and _WIDE.search(text):
+            text = text.translate(_WIDTH)
         if max_length and len(text) > max_length:
             raise CellError(f"过长（最多 {max_length} 个字）")
         if is_text and len(known) < _MEMO_LIMIT:

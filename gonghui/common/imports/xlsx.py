@@ -180,7 +180,13 @@ def _notes_sheet(wb: Workbook, spec: ImportSpec, columns: Sequence[Column]) -> N
     ws.column_dimensions["D"].width = 40
     ws.append([f"{spec.label}导入说明"])
     ws["A1"].font = Font(bold=True, size=14)
-    for note in spec.notes:
+    notes = list(spec.notes)
+    if any(c.type == ColumnType.CHOICE for c in columns):
+        notes.append(
+            "有可选值的列也认括号中的说法，也可只写开头几个字或简称（如「本级」），"
+            "只要不会与其他选项混淆。"
+        )
+    for note in notes:
         ws.append([f"· {note}"])
     ws.append([])
     ws.append(["列名", "必填", "说明", "可选值 / 也认的列名"])
@@ -188,12 +194,18 @@ def _notes_sheet(wb: Workbook, spec: ImportSpec, columns: Sequence[Column]) -> N
         cell.font = st.bold
         cell.fill = st.header_fill
     for col in columns:
-        choices = "、".join(label for _, label in col.choices)
+        choices = "、".join(_choice_text(col, value, label) for value, label in col.choices)
         aliases = ("也可写作：" + "、".join(col.aliases)) if col.aliases else ""
         ws.append([col.header, "是" if col.required else "", col.note, choices or aliases or ""])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _choice_text(col: Column, value: str, label: str) -> str:
+    """``在册（也认：在会、正常）``: a choice and the other words accepted for it."""
+    others = col.aliases_of(value)
+    return f"{label}（也认：{'、'.join(others)}）" if others else label
 
 
 def export(

@@ -1,4 +1,5 @@
-"""``gonghui import KIND FILE [--union NAME] [--dry-run]``: the web import's engine.
+"""``gonghui import KIND FILE [--union NAME] [--dry-run] [--no-create]``: the web
+import's engine.
 
 Exit status: 0 when every row was written (or, with ``--dry-run``, would be); 1 when
 some rows have errors (nothing is written, the errors are printed in Chinese); 2 when
@@ -27,7 +28,10 @@ MAX_PRINTED = 200
 
 
 class Command(BaseCommand):
-    help = "导入表格（会员名册 members、组织架构 unions）：全部正确才写入，否则一行也不写。"
+    help = (
+        "导入表格（会员名册 members、组织架构 unions、慰问 visits 等）：全部正确才写入，"
+        "否则一行也不写。"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         names = ", ".join(spec.kind for spec in kinds())
@@ -38,6 +42,11 @@ class Command(BaseCommand):
             help="默认的工会（名称或代码）：「所属工会」留空的行归入它，且只能导入到它之下",
         )
         parser.add_argument("--dry-run", action="store_true", help="只检查并预览，不写入")
+        parser.add_argument(
+            "--no-create",
+            action="store_true",
+            help="表中写到系统里还没有的捐款活动、活动或兴趣小组时报错，而不是随导入新建",
+        )
         parser.add_argument("--quiet", action="store_true", help="不显示进度")
         parser.add_argument(
             "--marked",
@@ -84,6 +93,7 @@ class Command(BaseCommand):
             commit=not opts["dry_run"],
             progress=progress,
             record=record,
+            create_missing=not opts["no_create"],
         )
         progress.finish()
         elapsed = time.monotonic() - started
@@ -119,6 +129,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  注意：{warning}")
         if opts["dry_run"]:
             self.stdout.write(f"检查通过（未写入）：共 {plan.total} 行，{counts}。")
+            for line in plan.creates:
+                self.stdout.write(f"  将新建{line}")
             for sample in plan.samples:
                 changes = "；".join(
                     f"{label}：{old or '（空）'} → {new or '（空）'}"
@@ -130,3 +142,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"已导入{spec.label}：共 {plan.total} 行，{counts}（导入记录 #{record.pk}，用时 {elapsed:.1f} 秒）。"
         )
+        for line in plan.creates:
+            self.stdout.write(f"  已新建{line}")
