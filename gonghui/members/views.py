@@ -54,7 +54,7 @@ def _detail_context(
     """The member page: data, timeline, and for editors the change form and history."""
     can_edit = can(request.user, Perm.ROSTER_EDIT, member.union)
     if can_edit and change_form is None:
-        change_form = ChangeForm(member=member)
+        change_form = ChangeForm(member=member, viewer=request.user)
     return {
         "member": member,
         "changes": list(member.changes.select_related("union", "created_by")),
@@ -127,10 +127,17 @@ def member_change(request: AuthedRequest, pk: int) -> HttpResponse:
     member = get_visible_or_404(
         Member.objects.select_related("union"), request.user, Perm.ROSTER_EDIT, pk=pk
     )
-    form = ChangeForm(request.POST, member=member)
+    form = ChangeForm(request.POST, member=member, viewer=request.user)
     if form.is_valid():
+        if request.POST.get("confirm") != "1" or "edit" in request.POST:
+            # Nothing is saved until the officer has read what will be recorded and
+            # confirmed it (a second post carrying ``confirm``); 返回修改 shows the form.
+            context = _detail_context(request, member, form)
+            if "edit" not in request.POST:
+                context["change_question"] = form.question()
+            return render(request, "members/detail.html", context)
         try:
-            change = services.member_change(actor=request.user, member=member, **form.cleaned_data)
+            change = services.member_change(actor=request.user, member=member, **form.change_args())
         except ValidationError as exc:
             add_errors(form, exc)
         else:

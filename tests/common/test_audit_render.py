@@ -112,9 +112,7 @@ def _care(w: World) -> None:
         festival_goods_only=False,
         dibao_line=Decimal(1000),
     )
-    care_services.policy_set(
-        actor=chair, union=w.branch, preset="anhui", overrides={"sick": 400}
-    )
+    care_services.policy_set(actor=chair, union=w.branch, preset="anhui", overrides={"sick": 400})
     care_services.policy_clear(actor=chair, union=w.branch)
     visit = care.visit(w, actor=chair)
     care_services.visit_photo_add(
