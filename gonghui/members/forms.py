@@ -194,7 +194,7 @@ class ChangeForm(Form):
                 required=False,
                 empty_label="（不在本系统内，在下面填写接收单位）",
             )
-            to.queryset = to.queryset.exclude(pk=member.union_id)
+            to.queryset = to.queryset.exclude(pk=member.union_id)  # type: ignore[union-attr]
             self.fields["to_union"] = to
         self.order_fields(["kind", "date", "to_union", "other_org", "note"])
 
