@@ -11,7 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants
-from gonghui.common.web import AuthedRequest, add_errors, posted, render_page
+from gonghui.common.web import (
+    AuthedRequest,
+    add_errors,
+    posted,
+    render_page,
+    tell_refused_union,
+)
 
 from . import queries, services
 from .choices import MemberStatus
@@ -33,6 +39,7 @@ def member_list(request: AuthedRequest) -> HttpResponse:
         data.setlist("status", [MemberStatus.ACTIVE])
     form = RosterFilterForm(data, viewer=request.user)
     filters = form.to_filter()
+    tell_refused_union(request, form)
     paginator = queries.roster_pages(request.user, filters, settings.GONGHUI_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     query = data.copy()
