@@ -302,7 +302,7 @@ MATRIX: dict[str, list[Case]] = {
         POST(
             who(NF, NF, GO, GO),
             args=lambda w: [w.member.pk],
-            data=lambda w: {"kind": "retire", "date": today()},
+            data=lambda w: {"kind": "retire", "date": today(), "confirm": "1"},
         ),
     ],
     "members:change_undo": [
@@ -891,7 +891,8 @@ def test_member_edit_by_branch_officer_writes_and_audits(world: World) -> None:
 
 def test_membership_change_by_chair_writes_history_status_and_audit(world: World) -> None:
     response = login(world.chair).post(
-        reverse("members:change", args=[world.member.pk]), {"kind": "retire", "date": today()}
+        reverse("members:change", args=[world.member.pk]),
+        {"kind": "retire", "date": today(), "confirm": "1"},
     )
     assert response.status_code == 302
     world.member.refresh_from_db()

@@ -103,7 +103,7 @@ def club_join(*, actor: User | None, club: Club, member: Member) -> ClubMembersh
         action=AuditAction.CREATE,
         obj=club,
         union=club.union,
-        changes={"加入": member.name},
+        changes={"加入": ["", member.name]},
         summary=f"{member.name}加入{club.name}",
     )
     return joined
@@ -120,7 +120,7 @@ def club_leave(*, actor: User | None, membership: ClubMembership) -> None:
         action=AuditAction.DELETE,
         obj=club,
         union=club.union,
-        changes={"退出": member.name},
+        changes={"退出": ["", member.name]},
         summary=f"{member.name}退出{club.name}",
     )
 
@@ -320,7 +320,7 @@ def activity_cancel(*, actor: User | None, activity: Activity, reason: str) -> A
         action=AuditAction.ARCHIVE,
         obj=activity,
         union=activity.union,
-        changes={"状态": ["进行中", "已取消"], "原因": activity.cancel_reason},
+        changes={"状态": ["进行中", "已取消"], "原因": ["", activity.cancel_reason]},
         summary=f"取消活动：{activity.title}",
     )
     return activity
@@ -409,7 +409,7 @@ def register(
         action=AuditAction.CREATE,
         obj=activity,
         union=member.union,
-        changes={"会员": member.name, "状态": registration.get_status_display()},
+        changes={"会员": ["", member.name], "状态": ["", registration.get_status_display()]},
         summary=f"{member.name}报名「{activity.title}」（{registration.get_status_display()}）",
     )
     return registration
@@ -435,7 +435,7 @@ def _fill_places(activity: Activity, actor: User | None) -> int:
             action=AuditAction.UPDATE,
             obj=activity,
             union=r.union,
-            changes={"会员": r.member.name, "状态": ["候补", "已报名"]},
+            changes={"会员": ["", r.member.name], "状态": ["候补", "已报名"]},
             summary=f"{r.member.name}由候补转为「{activity.title}」的正式报名",
         )
     return len(waiting)
@@ -460,7 +460,7 @@ def registration_cancel(*, actor: User | None, registration: Registration) -> Re
         action=AuditAction.UPDATE,
         obj=activity,
         union=registration.union,
-        changes={"会员": member.name, "状态": [registration.get_status_display(), "已取消"]},
+        changes={"会员": ["", member.name], "状态": [registration.get_status_display(), "已取消"]},
         summary=f"{member.name}取消报名「{activity.title}」",
     )
     if held:
@@ -529,7 +529,7 @@ def attendance_mark(
         action=AuditAction.UPDATE,
         obj=activity,
         union=activity.union,
-        changes={"签到": done[RegStatus.ATTENDED], "缺席": done[RegStatus.ABSENT]},
+        changes={"签到": ["", done[RegStatus.ATTENDED]], "缺席": ["", done[RegStatus.ABSENT]]},
         summary=f"「{activity.title}」登记签到 {done[RegStatus.ATTENDED]} 人、缺席 {done[RegStatus.ABSENT]} 人",
     )
     return done[RegStatus.ATTENDED], done[RegStatus.ABSENT]
@@ -610,7 +610,7 @@ def checkin_self(*, actor: User, activity: Activity, token: str) -> Registration
         action=AuditAction.UPDATE,
         obj=activity,
         union=member.union,
-        changes={"会员": member.name, "状态": "已签到"},
+        changes={"会员": ["", member.name], "状态": ["", "已签到"]},
         summary=f"{member.name}扫码签到「{activity.title}」",
     )
     return r
@@ -713,7 +713,7 @@ def award_add(
         action=AuditAction.CREATE,
         obj=activity,
         union=activity.union,
-        changes={"获奖": str(award), "名次": rank, "奖品价值": str(prize_value)},
+        changes={"获奖": ["", str(award)], "名次": ["", rank], "奖品价值": ["", str(prize_value)]},
         summary=f"「{activity.title}」登记获奖：{award}" + ("（超标准，已确认）" if note else ""),
     )
     return award
@@ -729,7 +729,7 @@ def award_remove(*, actor: User | None, award: Award) -> None:
         action=AuditAction.DELETE,
         obj=activity,
         union=activity.union,
-        changes={"删除获奖": str(award)},
+        changes={"删除获奖": ["", str(award)]},
         summary=f"「{activity.title}」删除获奖：{award}",
     )
     award.delete()
@@ -792,7 +792,7 @@ def quiz_set(
         action=AuditAction.UPDATE,
         obj=activity,
         union=activity.union,
-        changes={"题目数": len(questions), "及格分": pass_mark},
+        changes={"题目数": ["", len(questions)], "及格分": ["", pass_mark]},
         summary=f"设置「{activity.title}」的题库（{len(questions)} 题）",
     )
     return quiz
@@ -856,7 +856,7 @@ def quiz_submit(
         action=AuditAction.CREATE,
         obj=activity,
         union=member.union,
-        changes={"得分": f"{score}/{total}", "及格": passed},
+        changes={"得分": ["", f"{score}/{total}"], "及格": ["", audit.display(passed)]},
         summary=f"{member.name}完成「{activity.title}」答题（{score}/{total}）",
     )
     return attempt
@@ -882,9 +882,9 @@ def _import_audit(
     actor: User | None, plan: ImportPlan, label: str, count: int, unions: set[int]
 ) -> None:
     record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
-    changes: dict[str, Any] = {"新增": count}
+    changes: dict[str, Any] = {"新增": ["", count]}
     if plan.record_id:
-        changes["导入记录"] = plan.record_id
+        changes["导入记录"] = ["", plan.record_id]
     audit.record(
         actor=actor,
         action=AuditAction.IMPORT,

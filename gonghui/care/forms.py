@@ -208,9 +208,8 @@ class VisitFilterForm(Form):
         )
 
     def to_filter(self) -> VisitFilter:
-        if not self.is_valid():
-            return VisitFilter()
-        d = self.cleaned_data
+        self.is_valid()  # a refused filter (a union out of reach) drops out, not the rest
+        d: dict[str, Any] = getattr(self, "cleaned_data", {})
         return VisitFilter(
             union=d.get("union"),
             start=d.get("start"),

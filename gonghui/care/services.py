@@ -110,6 +110,16 @@ POLICY_FIELDS = (
 )
 
 
+def _policy_snapshot(row: CarePolicy) -> dict[str, Any]:
+    """The policy as the log shows it; the adjusted caps as one line of Chinese."""
+    shown = audit.snapshot(row, [f for f in POLICY_FIELDS if f != "overrides"])
+    shown["overrides"] = "；".join(
+        f"{CapItem(k).label} {'不设上限' if v is None else f'{v} 元'}"
+        for k, v in sorted(row.overrides.items())
+    )
+    return shown
+
+
 @transaction.atomic
 def policy_set(
     *,
@@ -157,7 +167,7 @@ def policy_set(
             winners_share=winners_share,
         )
     row = CarePolicy.objects.select_for_update().filter(union=union).first()
-    before = audit.snapshot(row, POLICY_FIELDS) if row else {}
+    before = _policy_snapshot(row) if row else {}
     if row is None:
         row = CarePolicy(union=union)
     row.preset = preset
@@ -174,7 +184,7 @@ def policy_set(
         action=AuditAction.UPDATE if before else AuditAction.CREATE,
         obj=row,
         union=union,
-        changes=audit.diff(CarePolicy, before, audit.snapshot(row, POLICY_FIELDS)),
+        changes=audit.diff(CarePolicy, before, _policy_snapshot(row)),
         summary=f"设置「{union.name}」的开支标准（{row.get_preset_display()}）",
     )
     return row
@@ -224,7 +234,7 @@ def policy_clear(*, actor: User | None, union: Union) -> None:
     row = CarePolicy.objects.filter(union=union).first()
     if row is None:
         return
-    before = audit.snapshot(row, POLICY_FIELDS)
+    before = _policy_snapshot(row)
     audit.record(
         actor=actor,
         action=AuditAction.DELETE,
@@ -614,11 +624,11 @@ def visit_batch(
         action=AuditAction.CREATE,
         union=union,
         changes={
-            "批次": batch,
-            "人数": len(visits),
-            "每人金额": str(preview.amount),
-            "合计": str(preview.total),
-            "超标准人数": len(over),
+            "批次": ["", batch],
+            "人数": ["", len(visits)],
+            "每人金额": ["", str(preview.amount)],
+            "合计": ["", str(preview.total)],
+            "超标准人数": ["", len(over)],
         },
         summary=(
             f"批量登记{label}慰问：{union.name} {len(visits)} 人，每人 {rules.money(preview.amount)} 元，"
@@ -660,7 +670,7 @@ def _reverse_entry(
         action=AuditAction.UPDATE,
         obj=entry,
         union=entry.union,
-        changes={"状态": ["有效", "已冲销"], "原因": reason.strip()},
+        changes={"状态": ["有效", "已冲销"], "原因": ["", reason.strip()]},
         summary=summary,
     )
     return reversal
@@ -723,7 +733,12 @@ def visit_batch_reverse(*, actor: User | None, batch: str, reason: str) -> int:
         actor=actor,
         action=AuditAction.UPDATE,
         union=common_ancestor(set(unions)),
-        changes={"批次": batch, "冲销人数": len(visits), "冲销金额": str(total), "原因": note},
+        changes={
+            "批次": ["", batch],
+            "冲销人数": ["", len(visits)],
+            "冲销金额": ["", str(total)],
+            "原因": ["", note],
+        },
         summary=f"冲销整批慰问：{len(visits)} 人次，{rules.money(total)} 元（{note}）",
     )
     return len(visits)
@@ -780,7 +795,7 @@ def visit_photo_add(*, actor: User | None, visit: Visit, upload: UploadedFile) -
         action=AuditAction.CREATE,
         obj=visit,
         union=visit.union,
-        changes={"照片": photo.name},
+        changes={"照片": ["", photo.name]},
         summary=f"上传慰问照片：{visit}",
     )
     return photo
@@ -1107,7 +1122,7 @@ def hardship_file_close(
         action=AuditAction.ARCHIVE,
         obj=file,
         union=file.union,
-        changes={"状态": ["在档", "已脱档"], "脱档原因": file.close_reason},
+        changes={"状态": ["在档", "已脱档"], "脱档原因": ["", file.close_reason]},
         summary=f"困难职工档案脱档：{file.member.name}（{file.close_reason}）",
     )
     return file
@@ -1226,7 +1241,7 @@ def subsidy_apply(
         action=AuditAction.CREATE,
         obj=subsidy,
         union=subsidy.union,
-        changes={"补助类型": subsidy.get_kind_display(), "申请金额": str(value)},
+        changes={"补助类型": ["", subsidy.get_kind_display()], "申请金额": ["", str(value)]},
         summary=f"申请{subsidy.get_kind_display()}：{member.name}，{rules.money(value)} 元",
     )
     return subsidy
@@ -1247,7 +1262,7 @@ def subsidy_review(*, actor: User | None, subsidy: Subsidy, note: str = "") -> S
         action=AuditAction.UPDATE,
         obj=subsidy,
         union=subsidy.union,
-        changes={"状态": ["已申请", "已审核"], "意见": note},
+        changes={"状态": ["已申请", "已审核"], "意见": ["", note]},
         summary=f"审核通过补助申请：{subsidy}",
     )
     return subsidy
@@ -1297,7 +1312,7 @@ def subsidy_approve(
         action=AuditAction.UPDATE,
         obj=subsidy,
         union=subsidy.union,
-        changes={"状态": ["已审核", "已批准"], "批准金额": ["", str(value)], "意见": note},
+        changes={"状态": ["已审核", "已批准"], "批准金额": ["", str(value)], "意见": ["", note]},
         summary=f"批准补助：{subsidy}，{rules.money(value)} 元",
     )
     return subsidy
@@ -1322,7 +1337,7 @@ def subsidy_reject(*, actor: User | None, subsidy: Subsidy, reason: str) -> Subs
         action=AuditAction.UPDATE,
         obj=subsidy,
         union=subsidy.union,
-        changes={"状态": [SubsidyStatus(old).label, "未通过"], "原因": subsidy.reject_reason},
+        changes={"状态": [SubsidyStatus(old).label, "未通过"], "原因": ["", subsidy.reject_reason]},
         summary=f"补助申请未通过：{subsidy}",
     )
     return subsidy
@@ -1346,7 +1361,7 @@ def subsidy_withdraw(*, actor: User, subsidy: Subsidy) -> Subsidy:
         action=AuditAction.UPDATE,
         obj=subsidy,
         union=subsidy.union,
-        changes={"状态": [SubsidyStatus(old).label, "未通过"], "原因": "申请人撤回"},
+        changes={"状态": [SubsidyStatus(old).label, "未通过"], "原因": ["", "申请人撤回"]},
         summary=f"撤回补助申请：{subsidy}",
     )
     return subsidy
@@ -1397,7 +1412,7 @@ def subsidy_pay(
         changes={
             "状态": ["已批准", "已发放"],
             "发放金额": ["", str(value)],
-            "发放日期": paid_on.isoformat(),
+            "发放日期": ["", paid_on.isoformat()],
         },
         summary=f"发放补助：{subsidy}，{rules.money(value)} 元",
     )
@@ -1505,7 +1520,11 @@ def donation_add(
         action=AuditAction.CREATE,
         obj=donation,
         union=union,
-        changes={"捐款活动": drive.name, "捐款人": donation.donor_name, "金额": str(value)},
+        changes={
+            "捐款活动": ["", drive.name],
+            "捐款人": ["", donation.donor_name],
+            "金额": ["", str(value)],
+        },
         summary=f"登记捐款：{drive.name}，{donation.donor_name} {rules.money(value)} 元",
     )
     return donation
@@ -1610,7 +1629,7 @@ def programme_enrol(
             action=AuditAction.CREATE,
             obj=programme,
             union=programme.union,
-            changes={"新增参保人数": len(new_ids)},
+            changes={"新增参保人数": ["", len(new_ids)]},
             summary=f"{programme}：新增参保 {len(new_ids)} 人",
         )
     return len(new_ids)
@@ -1629,7 +1648,7 @@ def enrolment_remove(*, actor: User | None, enrolment: Enrolment) -> None:
         action=AuditAction.DELETE,
         obj=programme,
         union=programme.union,
-        changes={"取消参保": enrolment.member.name},
+        changes={"取消参保": ["", enrolment.member.name]},
         summary=f"{programme}：取消 {enrolment.member.name} 的参保",
     )
     enrolment.delete()
@@ -1659,7 +1678,7 @@ def claim_create(
         action=AuditAction.CREATE,
         obj=claim,
         union=programme.union,
-        changes={"会员": member.name, "申报金额": str(value)},
+        changes={"会员": ["", member.name], "申报金额": ["", str(value)]},
         summary=f"登记理赔：{programme}，{member.name} {rules.money(value)} 元",
     )
     return claim
@@ -1713,7 +1732,7 @@ def claim_decide(
         union=claim.programme.union,
         changes={
             "状态": ["已申报", claim.get_status_display()],
-            "赔付金额": str(claim.paid_amount or ""),
+            "赔付金额": ["", str(claim.paid_amount or "")],
         },
         summary=f"理赔{claim.get_status_display()}：{claim.programme}，{claim.member.name}",
     )
@@ -1748,13 +1767,13 @@ def _import_rows(
     model = type(plan.rows[0]) if plan.rows else Visit
     model.objects.bulk_create(plan.rows, batch_size=1000)
     ids = [r.pk for r in plan.rows]
-    changes: dict[str, Any] = {"新增": len(ids), "合计金额": str(total)}
+    changes: dict[str, Any] = {"新增": ["", len(ids)], "合计金额": ["", str(total)]}
     if plan.record_id:
-        changes["导入记录"] = plan.record_id
+        changes["导入记录"] = ["", plan.record_id]
     if ids:
-        changes["编号"] = f"{min(ids)}–{max(ids)}"
+        changes["编号"] = ["", f"{min(ids)}–{max(ids)}"]
     if plan.warnings:
-        changes["超标准"] = len(plan.warnings)
+        changes["超标准"] = ["", len(plan.warnings)]
     record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
     audit.record(
         actor=actor,

@@ -25,6 +25,7 @@ from gonghui.common.web import (
     posted,
     query_without_page,
     render_page,
+    tell_refused_union,
 )
 from gonghui.members.models import Member
 from gonghui.members.queries import own_member
@@ -98,6 +99,7 @@ def visit_list(request: AuthedRequest) -> HttpResponse:
     _area(request)
     form = f.VisitFilterForm(request.GET, viewer=request.user)
     qs = queries.visits(request.user, form.to_filter())
+    tell_refused_union(request, form)
     context = {
         "form": form,
         "page": paginate(request, qs, PAGE),
@@ -803,14 +805,15 @@ def donation_list(request: AuthedRequest) -> HttpResponse:
     _area(request)
     form = f.DonationFilterForm(request.GET, viewer=request.user)
     qs = visible(Donation.objects.all(), request.user, Perm.CARE_VIEW).filter(state="valid")
-    if form.is_valid():
-        d = form.cleaned_data
-        if d.get("union"):
-            qs = qs.filter(subtree_q(d["union"].path, "union__path"))
-        if d.get("start"):
-            qs = qs.filter(date__gte=d["start"])
-        if d.get("end"):
-            qs = qs.filter(date__lte=d["end"])
+    form.is_valid()  # a refused filter drops out; the others still apply
+    tell_refused_union(request, form)
+    d: dict[str, Any] = getattr(form, "cleaned_data", {})
+    if d.get("union"):
+        qs = qs.filter(subtree_q(d["union"].path, "union__path"))
+    if d.get("start"):
+        qs = qs.filter(date__gte=d["start"])
+    if d.get("end"):
+        qs = qs.filter(date__lte=d["end"])
     totals = queries.donation_totals(qs)
     qs = qs.select_related("drive", "union", "member").order_by("-date", "-id")
     return render(

@@ -78,8 +78,11 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         }
     ),
     Role.TREASURER: frozenset(_READ | {Perm.CARE_PAY}),
-    # 经审 checks where the money went: it reads the care ledgers, writes nothing.
-    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW, Perm.ACTIVITY_VIEW}),
+    # 经审 checks where the money went: it reads the care ledgers and their 操作日志
+    # (``audit.entries_for`` leaves out the roster's rows), writes nothing.
+    Role.AUDITOR: frozenset(
+        {Perm.ORG_VIEW, Perm.REPORT_VIEW, Perm.CARE_VIEW, Perm.ACTIVITY_VIEW, Perm.AUDIT_VIEW}
+    ),
     Role.MEMBER: frozenset(),
     Role.VIEWER: frozenset(_READ),
 }

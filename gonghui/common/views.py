@@ -12,9 +12,10 @@ from django.views.decorators.csrf import requires_csrf_token
 
 from gonghui.org.models import Union, subtree_q
 
+from . import audit
 from .forms import DATE, Form
 from .models import AuditAction, AuditEntry
-from .scope import Perm, get_visible_or_404, grants, visible
+from .scope import Perm, get_visible_or_404, grants
 from .web import AuthedRequest, paginate, render_page
 
 
@@ -35,9 +36,9 @@ class AuditFilterForm(Form):
 def audit_log(request: AuthedRequest) -> HttpResponse:
     """The searchable audit log of the part of the tree the viewer chairs."""
     if not grants(request.user).any(Perm.AUDIT_VIEW):
-        raise PermissionDenied("只有主席可以查看操作日志。")
+        raise PermissionDenied("只有主席和经审可以查看操作日志。")
     form = AuditFilterForm(request.GET or None)
-    qs = visible(AuditEntry.objects.all(), request.user, Perm.AUDIT_VIEW)
+    qs = audit.entries_for(request.user)
     root = None
     if form.is_valid():
         data = form.cleaned_data

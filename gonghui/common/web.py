@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -66,6 +67,29 @@ def add_errors_or_confirm(form: forms.BaseForm, exc: ValidationError) -> None:
         form.ask_to_confirm(exc.warning)
         return
     add_errors(form, exc)
+
+
+def refused_union(form: forms.BaseForm, field: str = "union") -> str | None:
+    """The ``?union=`` a list's filter form refused (out of the viewer's reach, or no
+    such union), or ``None``: the list then shows the viewer's whole scope."""
+    asked = form.data.get(field) if form.is_bound else None
+    if asked and field in form.errors:
+        return str(asked)[:20]
+    return None
+
+
+def out_of_scope_message(asked: str) -> str:
+    # Named by the number asked, not by name: the page must not tell whether a union
+    # out of reach exists, nor what it is called.
+    return f"您无权查看「编号 {asked}」的组织，或该组织不存在；已显示您有权查看的范围。"
+
+
+def tell_refused_union(request: HttpRequest, form: forms.BaseForm) -> None:
+    """Say on the page that the list shows the viewer's own scope instead of the union
+    the link asked for, rather than change it silently."""
+    asked = refused_union(form)
+    if asked is not None:
+        messages.warning(request, out_of_scope_message(asked))
 
 
 def query_without_page(request: HttpRequest) -> str:

@@ -136,9 +136,9 @@ def honours_import(*, actor: User | None, plan: HonourPlan) -> None:
             h.created_by = actor
     Honour.objects.bulk_create(plan.rows, batch_size=1000)
     record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
-    changes: dict[str, Any] = {"新增": len(plan.rows)}
+    changes: dict[str, Any] = {"新增": ["", len(plan.rows)]}
     if plan.record_id:
-        changes["导入记录"] = plan.record_id
+        changes["导入记录"] = ["", plan.record_id]
     audit.record(
         actor=actor,
         action=AuditAction.IMPORT,

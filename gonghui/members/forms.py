@@ -6,14 +6,14 @@ from typing import Any
 from django import forms
 from django.urls import reverse_lazy
 
-from gonghui.common.forms import DATE, Form, ModelForm, union_field
+from gonghui.common.forms import DATE, Form, union_field
 from gonghui.common.scope import Perm
 from gonghui.org.models import User
 
 from .choices import TRANSITIONS, AgeBand, ChangeKind, EmploymentType, Gender, MemberStatus
-from .models import Member, MembershipChange
+from .models import Member
 from .queries import RosterFilter
-from .services import MemberFields
+from .services import MemberFields, union_trail
 
 
 class MemberForm(Form):
@@ -155,19 +155,108 @@ class MemberForm(Form):
         return MemberFields(**data)  # type: ignore[typeddict-item]
 
 
-class ChangeForm(ModelForm):
-    class Meta:
-        model = MembershipChange
-        fields = ["kind", "date", "other_org", "note"]
-        widgets = {"date": DATE}
+class ChangeForm(Form):
+    """A membership change, asked in two steps: this form, then「确认将 某某 转出到 …？」
+    (the view shows :meth:`question` and saves only a post that carries ``confirm``).
 
-    def __init__(self, *args: Any, member: Member, **kwargs: Any):
+    The kind has no default, so that one click cannot transfer a member out; 转出 names
+    where to (a union of the tree the viewer sees, or a unit outside the system), 退会
+    a reason. The service takes a change without them: the importer and old records
+    have none.
+    """
+
+    kind = forms.ChoiceField(label="变动类型")
+    date = forms.DateField(label="日期", widget=DATE)
+    other_org = forms.CharField(
+        label="转出去向/转入来源",
+        max_length=100,
+        required=False,
+        help_text="系统外的单位请写全称；转往本系统内的工会时在上面选择",
+    )
+    note = forms.CharField(
+        label="原因/备注", max_length=200, required=False, help_text="退会须填写原因"
+    )
+
+    def __init__(self, *args: Any, member: Member, viewer: User, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.member = member
         allowed = TRANSITIONS[member.status]
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)
-        kind.choices = [(k, ChangeKind(k).label) for k in allowed]
+        kind.choices = [("", "请选择"), *((k, ChangeKind(k).label) for k in allowed)]
         self.fields["date"].initial = dt.date.today()
+        if ChangeKind.TRANSFER_OUT in allowed:
+            to = union_field(
+                viewer,
+                Perm.ORG_VIEW,
+                label="转往本系统内的工会",
+                members_only=True,
+                required=False,
+                empty_label="（不在本系统内，在下面填写接收单位）",
+            )
+            to.queryset = to.queryset.exclude(pk=member.union_id)  # type: ignore[union-attr]
+            self.fields["to_union"] = to
+        self.order_fields(["kind", "date", "to_union", "other_org", "note"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        to, other = data.get("to_union"), (data.get("other_org") or "").strip()
+        if kind == ChangeKind.TRANSFER_OUT:
+            if to and other:
+                self.add_error(
+                    "other_org", "去向只填一处：选择系统内的接收工会，或填写系统外的接收单位。"
+                )
+            elif not to and not other:
+                self.add_error(
+                    "other_org",
+                    "转出须写明去向：选择接收的工会，或填写系统外的接收单位。",
+                )
+        elif to:
+            self.add_error("to_union", "只有转出时才选择接收的工会。")
+        if data.get("date") and data["date"] > dt.date.today():
+            # Before the confirmation step, so that it never asks about what the service
+            # refuses anyway.
+            self.add_error("date", "变动日期不能晚于今天。")
+        if kind == ChangeKind.WITHDRAW and not (data.get("note") or "").strip():
+            self.add_error("note", "退会须填写原因，如「本人申请退会」。")
+        return data
+
+    def destination(self) -> str:
+        """Where the member goes (转出) or comes from, as the change records it."""
+        to = self.cleaned_data.get("to_union")
+        if to is None:
+            return str(self.cleaned_data.get("other_org") or "").strip()
+        trail = union_trail(to)
+        return trail if len(trail) <= 100 else to.name
+
+    def change_args(self) -> dict[str, Any]:
+        """The service's arguments (``services.member_change``)."""
+        d = self.cleaned_data
+        return {
+            "kind": d["kind"],
+            "date": d["date"],
+            "other_org": self.destination(),
+            "note": d.get("note") or "",
+        }
+
+    def recorded(self) -> list[tuple[str, str]]:
+        """What the change will record, for the confirmation step."""
+        args = self.change_args()
+        rows = [
+            ("变动类型", ChangeKind(args["kind"]).label),
+            ("日期", f"{args['date']:%Y-%m-%d}"),
+            ("转出去向/转入来源", args["other_org"]),
+            ("原因/备注", args["note"]),
+        ]
+        return [(label, value) for label, value in rows if value]
+
+    def question(self) -> str:
+        """The confirmation step's question."""
+        d, name = self.cleaned_data, self.member.name
+        if d["kind"] == ChangeKind.TRANSFER_OUT:
+            return f"确认将 {name} 转出到「{self.destination()}」？"
+        return f"确认为 {name} 办理「{ChangeKind(d['kind']).label}」？"
 
 
 class MultipleChoice(forms.MultipleChoiceField):

@@ -1020,17 +1020,17 @@ def members_import(
                 "object_repr": up.member.name[:200],
                 "union_id": up.member.union_id,
                 "summary": f"导入修改会员「{up.member.name}」{tag}",
-                "changes": up.changes,
+                "changes": audit.as_pairs(up.changes),
                 "ip": ip,
             }
 
     bulk.insert_values(AuditEntry, entries())
     unions = {m.union_id for m in new_members} | {up.member.union_id for up in plan.updates}
-    summary_changes: dict[str, Any] = {"新增": len(plan.new), "修改": len(plan.updates)}
+    summary_changes: dict[str, Any] = {"新增": ["", len(plan.new)], "修改": ["", len(plan.updates)]}
     if plan.record_id:
-        summary_changes["导入记录"] = plan.record_id
+        summary_changes["导入记录"] = ["", plan.record_id]
     if new_members:
-        summary_changes["新增会员编号"] = _id_ranges([m.pk for m in new_members])
+        summary_changes["新增会员编号"] = ["", _id_ranges([m.pk for m in new_members])]
     record = ImportRecord.objects.filter(pk=plan.record_id).first() if plan.record_id else None
     audit.record(
         actor=actor,

@@ -11,7 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants
-from gonghui.common.web import AuthedRequest, add_errors, posted, render_page
+from gonghui.common.web import (
+    AuthedRequest,
+    add_errors,
+    posted,
+    render_page,
+    tell_refused_union,
+)
 
 from . import queries, services
 from .choices import MemberStatus
@@ -33,6 +39,7 @@ def member_list(request: AuthedRequest) -> HttpResponse:
         data.setlist("status", [MemberStatus.ACTIVE])
     form = RosterFilterForm(data, viewer=request.user)
     filters = form.to_filter()
+    tell_refused_union(request, form)
     paginator = queries.roster_pages(request.user, filters, settings.GONGHUI_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     query = data.copy()
@@ -54,7 +61,7 @@ def _detail_context(
     """The member page: data, timeline, and for editors the change form and history."""
     can_edit = can(request.user, Perm.ROSTER_EDIT, member.union)
     if can_edit and change_form is None:
-        change_form = ChangeForm(member=member)
+        change_form = ChangeForm(member=member, viewer=request.user)
     return {
         "member": member,
         "changes": list(member.changes.select_related("union", "created_by")),
@@ -127,10 +134,17 @@ def member_change(request: AuthedRequest, pk: int) -> HttpResponse:
     member = get_visible_or_404(
         Member.objects.select_related("union"), request.user, Perm.ROSTER_EDIT, pk=pk
     )
-    form = ChangeForm(request.POST, member=member)
+    form = ChangeForm(request.POST, member=member, viewer=request.user)
     if form.is_valid():
+        if request.POST.get("confirm") != "1" or "edit" in request.POST:
+            # Nothing is saved until the officer has read what will be recorded and
+            # confirmed it (a second post carrying ``confirm``); 返回修改 shows the form.
+            context = _detail_context(request, member, form)
+            if "edit" not in request.POST:
+                context["change_question"] = form.question()
+            return render(request, "members/detail.html", context)
         try:
-            change = services.member_change(actor=request.user, member=member, **form.cleaned_data)
+            change = services.member_change(actor=request.user, member=member, **form.change_args())
         except ValidationError as exc:
             add_errors(form, exc)
         else:

@@ -556,5 +556,5 @@ def unions_import(
         action=AuditAction.IMPORT,
         union=first.parent if first is not None and first.parent_id else first,
         summary=f"导入组织架构「{plan.file_name}」：新增 {created} 个，修改 {updated} 个{tag}",
-        changes={"新增": created, "修改": updated},
+        changes={"新增": ["", created], "修改": ["", updated]},
     )

@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from gonghui.common.models import AuditEntry
+from gonghui.common import audit
 from gonghui.common.reporting import Fact, Period
-from gonghui.common.scope import Perm, get_visible_or_404, grants, top_unions, visible
+from gonghui.common.scope import Perm, get_visible_or_404, grants, top_unions
 from gonghui.common.web import AuthedRequest
 from gonghui.org.models import Union
 
@@ -36,7 +36,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     panels = [(u, _roster_first(all_facts(u, period))) for u in roots]
     recent = None
     if g.any(Perm.AUDIT_VIEW):
-        recent = list(visible(AuditEntry.objects.all(), request.user, Perm.AUDIT_VIEW)[:8])
+        recent = list(audit.entries_for(request.user)[:8])
     return render(
         request,
         "reports/dashboard.html",

@@ -125,7 +125,7 @@ def test_activities_are_imported_with_their_unions_by_name_or_code(
     assert all(len(k) >= 32 for k in keys) and len(set(keys)) == 5
     assert set(Activity.objects.values_list("created_by", flat=True)) == {world.chair.pk}
     entry = AuditEntry.objects.get(action=AuditAction.IMPORT)
-    assert (entry.actor, entry.union, entry.changes["新增"]) == (world.chair, world.school, 5)
+    assert (entry.actor, entry.union, entry.changes["新增"]) == (world.chair, world.school, ["", 5])
     assert entry.summary == "导入活动「activities.xlsx」：5 条"
 
 
@@ -249,7 +249,7 @@ def test_attendance_finds_the_activity_by_name_and_day_and_the_member_as_ledgers
     }
     assert Registration.objects.get(member=people["钱二"]).marked_by == world.chair
     entry = AuditEntry.objects.get(action=AuditAction.IMPORT)
-    assert (entry.actor, entry.changes["新增"]) == (world.chair, 4)
+    assert (entry.actor, entry.changes["新增"]) == (world.chair, ["", 4])
     assert entry.summary == "导入签到记录「attendance.xlsx」：4 条"
     assert {training.pk, volleyball.pk} == set(
         Registration.objects.values_list("activity_id", flat=True)
@@ -421,7 +421,7 @@ def test_honours_to_members_and_to_collectives(world: World, tmp_path: Path) -> 
     ]  # fmt: skip
     assert set(Honour.objects.values_list("created_by", flat=True)) == {world.chair.pk}
     entry = AuditEntry.objects.get(action=AuditAction.IMPORT)
-    assert (entry.actor, entry.union, entry.changes["新增"]) == (world.chair, world.school, 6)
+    assert (entry.actor, entry.union, entry.changes["新增"]) == (world.chair, world.school, ["", 6])
 
     again = run(tmp_path, "honours", rows, HONOUR_HEADERS, actor=world.chair, union=world.school)
     assert counts(again) == (0, 0, 6)

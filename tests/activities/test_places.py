@@ -464,7 +464,7 @@ def test_every_write_is_in_the_audit_log_under_its_actor(world: World) -> None:
     ]
     assert {(e.actor, e.actor_name) for e in log} == {(officer, "officer")}
     assert log[5].changes == {"地点": ["", "学校体育馆"]}
-    assert log[7].changes == {"状态": ["进行中", "已取消"], "原因": "场地维修"}
+    assert log[7].changes == {"状态": ["进行中", "已取消"], "原因": ["", "场地维修"]}
 
 
 # Permissions ----------------------------------------------------------------------------

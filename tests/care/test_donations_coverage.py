@@ -300,7 +300,7 @@ def test_enrol_the_whole_subtree_skips_those_already_enrolled(
     assert enrolled == {"张三", "甲", "乙", "丁"}  # not the retiree, not 初中部
     assert set(plan.enrolments.values_list("enrolled_on", flat=True)) == {DAY}
     assert AuditEntry.objects.count() == before + 1
-    assert AuditEntry.objects.latest("id").changes == {"新增参保人数": 4}
+    assert AuditEntry.objects.latest("id").changes == {"新增参保人数": ["", 4]}
     # Again: nobody new, no audit row.
     assert services.programme_enrol(actor=world.officer, programme=plan) == 0
     assert AuditEntry.objects.count() == before + 1

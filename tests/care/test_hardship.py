@@ -413,7 +413,7 @@ def test_close_records_the_date_and_the_reason(world: World, dibao: None) -> Non
     )
     entry = audit.history(file).latest("id")
     assert entry.action == AuditAction.ARCHIVE
-    assert entry.changes == {"状态": ["在档", "已脱档"], "脱档原因": "子女参加工作，收入稳定"}
+    assert entry.changes == {"状态": ["在档", "已脱档"], "脱档原因": ["", "子女参加工作，收入稳定"]}
     with pytest.raises(ServiceError, match="这份档案已经脱档"):
         services.hardship_file_close(
             actor=world.officer, file=file, date=dt.date(2025, 11, 1), reason="再次"

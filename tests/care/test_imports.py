@@ -92,8 +92,8 @@ def test_a_row_finds_its_member_by_any_one_number_or_a_unique_name(
     assert [v.form for v in visits] == ["cash", "voucher", "cash", "cash", "goods"]
     assert visits[4].union == world.other_group  # the member's own union
     entry = AuditEntry.objects.get(action=AuditAction.IMPORT)
-    assert entry.actor == world.chair and entry.changes["新增"] == 5
-    assert entry.changes["合计金额"] == "1700.00"
+    assert entry.actor == world.chair and entry.changes["新增"] == ["", 5]
+    assert entry.changes["合计金额"] == ["", "1700.00"]
 
 
 def test_every_way_a_row_can_miss_its_member_is_an_error_and_nothing_is_written(

@@ -489,8 +489,8 @@ def test_batch_visits_each_member_and_a_retiree_as_retiree(
     entry = AuditEntry.objects.latest("id")
     assert entry.union == world.branch
     assert entry.summary == "批量登记节日慰问：高中部分工会 5 人，每人 200 元，共 1000 元"
-    assert entry.changes["人数"] == 5
-    assert entry.changes["批次"] == rows[0].batch
+    assert entry.changes["人数"] == ["", 5]
+    assert entry.changes["批次"] == ["", rows[0].batch]
     assert entry.actor == world.officer
 
 
@@ -545,7 +545,7 @@ def test_batch_over_cap_under_warn_needs_confirmation(
     assert over["张三"][0] is True
     assert over["张三"][1].startswith("张三：今年已发放节日慰问 1900 元")
     assert {name for name, (flag, _) in over.items() if not flag} == {"甲", "乙", "丁"}
-    assert AuditEntry.objects.latest("id").changes["超标准人数"] == 1
+    assert AuditEntry.objects.latest("id").changes["超标准人数"] == ["", 1]
 
 
 def test_batch_over_cap_under_block_stops_the_whole_batch(
@@ -651,7 +651,7 @@ def test_visit_reverse_writes_a_negative_row_and_marks_the_original(world: World
     assert reversal.date == dt.date.today()
     assert reversal.note == "冲销 2025-03-01 的记录：重复登记"
     entry = audit.history(original).latest("id")
-    assert entry.changes == {"状态": ["有效", "已冲销"], "原因": "重复登记"}
+    assert entry.changes == {"状态": ["有效", "已冲销"], "原因": ["", "重复登记"]}
 
 
 def test_a_visit_cannot_be_reversed_twice_nor_a_reversal_reversed(world: World) -> None:

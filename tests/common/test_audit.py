@@ -121,3 +121,34 @@ def test_the_log_places_rows_in_the_tree(world: World) -> None:
     assert entry is not None
     assert entry.union == world.group
     assert isinstance(entry.union, Union)
+
+
+def test_the_migration_rewrites_stored_rows_into_pairs(world: World) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("gonghui.common.migrations.0004_auditentry_changes_as_pairs")
+    # Rows as the services wrote them before: lone values, yes/no, pairs, nothing.
+    legacy = [
+        {"会员": "许妍慧", "状态": "候补"},
+        {"颁发证书": ["", True], "标题": ["", "教师培训"]},
+        {"及格": False, "签到": 3, "会员状态": ["在册", "退休"]},
+        {"批准金额": ["", "1500.00"], "原因": None},
+        {},
+    ]
+    rows = [AuditEntry.objects.create(action=AuditAction.CREATE, changes=c) for c in legacy]
+    untouched = AuditEntry.objects.exclude(pk__in=[r.pk for r in rows])
+    before = {e.pk: e.changes for e in untouched}
+
+    migration.forwards(apps, None)
+
+    assert [AuditEntry.objects.get(pk=r.pk).changes for r in rows] == [
+        {"会员": ["", "许妍慧"], "状态": ["", "候补"]},
+        {"颁发证书": ["", "是"], "标题": ["", "教师培训"]},
+        {"及格": ["", "否"], "签到": ["", 3], "会员状态": ["在册", "退休"]},
+        {"批准金额": ["", "1500.00"], "原因": ["", ""]},
+        {},
+    ]
+    # Rows already written as pairs are left as they were.
+    assert {e.pk: e.changes for e in untouched} == before

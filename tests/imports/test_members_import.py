@@ -97,7 +97,7 @@ def test_new_members_are_registered_with_their_history(world: World, tmp_path: P
     assert "新增 2 人" in summary.summary
     assert summary.union == world.school
     new_ids = sorted([liu.pk, chen.pk])
-    assert summary.changes["新增会员编号"] == f"{new_ids[0]}–{new_ids[1]}"
+    assert summary.changes["新增会员编号"] == ["", f"{new_ids[0]}–{new_ids[1]}"]
     assert not AuditEntry.objects.filter(
         action=AuditAction.CREATE, content_type__model="member", object_id=str(liu.pk)
     ).exists()

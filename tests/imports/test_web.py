@@ -88,7 +88,7 @@ def test_upload_preview_confirm_done(world: World) -> None:
     # page says which import registered them.
     assert (entry.content_type.model, entry.object_id) == ("importrecord", str(record.pk))
     new_member = Member.objects.get(name="网页甲")
-    assert entry.changes["新增会员编号"] == str(new_member.pk)
+    assert entry.changes["新增会员编号"] == ["", str(new_member.pk)]
     page = client.get(reverse("members:detail", args=[new_member.pk])).content.decode()
     assert f"导入（导入记录 #{record.pk}）" in page
 

@@ -196,7 +196,7 @@ def test_editing_with_blank_id_number_keeps_the_stored_one(world: World) -> None
 
 def offered(client: Client, member: Member) -> list[str]:
     response = client.get(reverse("members:detail", args=[member.pk]))
-    return [value for value, _ in response.context["change_form"].fields["kind"].choices]
+    return [value for value, _ in response.context["change_form"].fields["kind"].choices if value]
 
 
 def test_change_form_offers_only_transitions_allowed_from_the_current_status(
@@ -232,6 +232,108 @@ def test_future_change_date_is_refused_next_to_the_date(world: World) -> None:
     assert response.context["change_form"].errors["date"] == ["变动日期不能晚于今天。"]
     world.member.refresh_from_db()
     assert world.member.status == "active"
+
+
+def change(client: Client, member: Member, **data: str) -> Any:
+    return client.post(
+        reverse("members:change", args=[member.pk]), {"date": dt.date.today().isoformat(), **data}
+    )
+
+
+def test_the_change_type_has_no_default_and_must_be_chosen(world: World) -> None:
+    officer = login(world.officer)
+    page = officer.get(reverse("members:detail", args=[world.member.pk])).content.decode()
+    assert '<option value="" selected>请选择</option>' in page
+    before = counts()
+
+    response = change(officer, world.member)
+
+    assert response.status_code == 400
+    assert response.context["change_form"].errors["kind"] == ["请选择变动类型。"]
+    assert counts() == before
+
+
+def test_transfer_out_without_a_destination_is_refused(world: World) -> None:
+    before = counts()
+    response = change(login(world.officer), world.member, kind="transfer_out", confirm="1")
+    assert response.status_code == 400
+    assert response.context["change_form"].errors["other_org"] == [
+        "转出须写明去向：选择接收的工会，或填写系统外的接收单位。"
+    ]
+    assert counts() == before
+    world.member.refresh_from_db()
+    assert world.member.status == "active"
+
+
+def test_withdrawal_without_a_reason_is_refused(world: World) -> None:
+    before = counts()
+    response = change(login(world.officer), world.member, kind="withdraw", confirm="1")
+    assert response.status_code == 400
+    assert response.context["change_form"].errors["note"] == [
+        "退会须填写原因，如「本人申请退会」。"
+    ]
+    assert counts() == before
+
+
+def test_transfer_out_to_a_union_of_the_tree_asks_before_it_saves(world: World) -> None:
+    chair = login(world.chair)
+    before = counts()
+    asked = {"kind": "transfer_out", "to_union": str(world.other_group.pk)}
+
+    response = change(chair, world.member, **asked)
+
+    # The first post only asks; nothing is written.
+    assert response.status_code == 200
+    html = response.content.decode()
+    trail = "区教育工会 / 第一中学工会 / 初中部分工会 / 初中数学组"
+    assert f"确认将 张三 转出到「{trail}」？" in html
+    assert 'name="confirm" value="1"' in html and ">确认</button>" in html
+    assert counts() == before
+    # 返回修改 shows the form again, still without saving.
+    back = change(chair, world.member, **asked, confirm="1", edit="1")
+    assert back.status_code == 200 and "确认将" not in back.content.decode()
+    assert 'name="confirm"' not in back.content.decode()
+    assert counts() == before
+
+    done = change(chair, world.member, **asked, confirm="1")
+
+    assert done.status_code == 302
+    world.member.refresh_from_db()
+    assert world.member.status == "transferred_out"
+    assert world.member.changes.latest("id").other_org == trail
+
+
+def test_transfer_out_to_a_unit_outside_the_system_and_a_withdrawal_with_its_reason(
+    world: World,
+) -> None:
+    chair = login(world.chair)
+    asked = {"kind": "transfer_out", "other_org": "市第三中学工会"}
+    assert "确认将 张三 转出到「市第三中学工会」？" in change(chair, world.member, **asked).text
+    assert change(chair, world.member, **asked, confirm="1").status_code == 302
+    assert world.member.changes.latest("id").other_org == "市第三中学工会"
+
+    other = world.other_branch_member
+    reason = {"kind": "withdraw", "note": "本人申请退会"}
+    assert "确认为 李四 办理「退会」？" in change(chair, other, **reason).text
+    assert change(chair, other, **reason, confirm="1").status_code == 302
+    other.refresh_from_db()
+    assert other.status == "withdrawn"
+    assert other.changes.latest("id").note == "本人申请退会"
+
+
+def test_a_destination_is_only_for_a_transfer_out_and_given_once(world: World) -> None:
+    chair = login(world.chair)
+    both = change(
+        chair,
+        world.member,
+        kind="transfer_out",
+        to_union=str(world.other_group.pk),
+        other_org="市第三中学工会",
+    )
+    assert both.status_code == 400
+    assert "去向只填一处" in both.context["change_form"].errors["other_org"][0]
+    retire = change(chair, world.member, kind="retire", to_union=str(world.other_group.pk))
+    assert retire.context["change_form"].errors["to_union"] == ["只有转出时才选择接收的工会。"]
 
 
 # Revealing personal numbers -----------------------------------------------------------

@@ -188,7 +188,7 @@ def test_deactivating_a_user_is_audited_and_removes_their_scope(
     teacher = User.objects.get(pk=teacher.pk)
     assert not teacher.is_active
     entry = AuditEntry.objects.get(action=AuditAction.UPDATE, object_id=str(teacher.pk))
-    assert list(entry.changes.values()) == [[True, False]]
+    assert list(entry.changes.values()) == [["是", "否"]]
     assert grants(teacher).paths == {}
 
 

@@ -230,8 +230,22 @@ class ImportSpec:
     def export_filtered(self, viewer: User, query: QueryDict) -> tuple[QuerySet[Any], Union | None]:
         """The rows an export button on a filtered list writes: that list's filters
         (``query``, the list page's own GET parameters) applied in the viewer's scope,
-        and the subtree they are limited to. By default, everything the viewer sees."""
-        return self.export_queryset(viewer, None), None
+        and the subtree they are limited to. By default, the subtree of the list's
+        ``?union=`` (one the viewer sees) or else everything the viewer sees."""
+        root = self.union_asked(viewer, query)
+        return self.export_queryset(viewer, root), root
+
+    def union_asked(self, viewer: User, query: QueryDict) -> Union | None:
+        """The union of ``?union=`` if ``viewer`` sees it with ``view_perm``, else ``None``."""
+        from gonghui.org.models import Union
+
+        asked = query.get("union") or ""
+        if not asked.isdigit():
+            return None
+        unions = visible(
+            Union.objects.filter(archived_at__isnull=True), viewer, self.view_perm, via=""
+        )
+        return unions.filter(pk=int(asked)).first()
 
     def export_rows(
         self, qs: QuerySet[Any], *, full_pii: bool, columns: Sequence[Column]

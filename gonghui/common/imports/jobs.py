@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from gonghui.common import audit
 from gonghui.common.models import AuditAction, ImportRecord, ImportStatus
-from gonghui.common.scope import Perm, grants
+from gonghui.common.scope import Perm, grants, top_unions
 
 from .columns import Column, ImportSpec, get_spec
 from .engine import Result, run_import
@@ -236,7 +236,8 @@ def export_records(
     """The export file of ``qs`` and its row count; the export itself is audited.
 
     The caller has limited ``qs`` to what ``actor`` may see and decided ``full_pii``
-    (``actor=None`` is the system, i.e. the CLI).
+    (``actor=None`` is the system, i.e. the CLI). The audit row names the union the
+    file covers: ``root``, or without one the top of the actor's scope.
     """
     cols = columns or [c for c in spec.columns if c.export]
     count = qs.count()
@@ -244,15 +245,29 @@ def export_records(
     what = ""
     if spec.kind == "members":
         what = "（含完整身份证号、手机号）" if full_pii else "（身份证号、手机号已脱敏）"
+    covered = root if root is not None else _scope_top(actor, spec.view_perm)
     with transaction.atomic():
         audit.record(
             actor=actor,
             action=AuditAction.EXPORT,
-            union=root,
+            union=covered,
             summary=f"导出{spec.label} {count} 条{what}{description}"[:500],
-            changes={"条数": count, "完整个人信息": full_pii},
+            changes={
+                "范围": ["", covered.name if covered is not None else "全部"],
+                "条数": ["", count],
+                "完整个人信息": ["", audit.display(full_pii)],
+            },
         )
     return data, count
+
+
+def _scope_top(actor: User | None, perm: Perm) -> Union | None:
+    """The lowest union holding all that ``actor`` sees with ``perm`` (``None``: all)."""
+    if actor is None or grants(actor).superuser:
+        return None
+    from gonghui.org.queries import common_ancestor
+
+    return common_ancestor(set(top_unions(actor, perm).values_list("pk", flat=True)))
 
 
 def cli_progress() -> Progress:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common.models import ImportRecord, ImportStatus
 from gonghui.common.scope import Perm, grants, scope_q
-from gonghui.common.web import AuthedRequest, paginate, render_page
+from gonghui.common.web import AuthedRequest, out_of_scope_message, paginate, render_page
 
 from . import jobs
 from .columns import ImportSpec, get_spec, kinds
@@ -201,6 +201,12 @@ def export(request: AuthedRequest, kind: str) -> HttpResponse:
     query.pop("page", None)
     qs, root = spec.export_filtered(request.user, query)
     description = f"（筛选条件：{query.urlencode()[:200]}）" if query else ""
+    asked = query.get("union") or ""
+    if asked and (root is None or str(root.pk) != asked):
+        # The file holds the viewer's own scope instead: say so, on the next page and
+        # in the audit row (which names the union the file covers).
+        messages.warning(request, out_of_scope_message(asked[:20]))
+        description += "（所选组织不在导出人的查看范围内，已按其有权查看的范围导出）"
     full = want_full and jobs.pii_covers(request.user, root, spec.view_perm)
     if want_full and not full:
         raise PermissionDenied("您无权导出完整的身份证号和手机号。")
