@@ -16,7 +16,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import connection
@@ -26,7 +27,7 @@ from django.http import QueryDict
 
 from gonghui.common import crypto
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
-from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
+from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row, RowStream
 from gonghui.common.imports.normalize import clean_text, is_masked
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, can, visible
@@ -58,6 +59,8 @@ from .services import (
 )
 
 _CHUNK = 5000
+#: Rows checked together: their stored members are looked up in one go, then dropped.
+_BATCH = 5000
 #: Starts a placeholder token (see ``MemberImport._defer``); no Fernet token does.
 _PENDING = "\x00pending:"
 
@@ -305,6 +308,32 @@ def _fetch(qs: QuerySet[Member], field: str, values: list[str]) -> list[Member]:
     return found
 
 
+@dataclass
+class _Seen:
+    """What a check remembers across its batches: the row number where each key was
+    first seen (for duplicates inside the file) and the members already matched."""
+
+    id: dict[str, int] = field(default_factory=dict)
+    phone: dict[str, int] = field(default_factory=dict)
+    card: dict[str, int] = field(default_factory=dict)
+    emp: dict[tuple[str, str], int] = field(default_factory=dict)
+    matched: dict[int, int] = field(default_factory=dict)  # member pk → row number
+
+
+@dataclass
+class _CheckState:
+    ctx: Context
+    unions: _Unions
+    plan: MemberImportPlan
+    today: dt.date
+    seen: _Seen = field(default_factory=_Seen)
+    names: dict[int, str] = field(default_factory=dict)
+    result: Plan = field(default_factory=Plan)
+
+    def __post_init__(self) -> None:
+        self.result.payload = self.plan
+
+
 @register
 class MemberImport(ImportSpec):
     kind = "members"
@@ -314,9 +343,12 @@ class MemberImport(ImportSpec):
     perm = Perm.IMPORT
     view_perm = Perm.ROSTER_VIEW
     union_column = "union"
+    streams = True
     _new_member: Callable[[], Member]
     #: Numbers to encrypt once the check has passed (see :meth:`_defer`).
     _plain: list[str]
+    #: Keep the planned members (a check that may be written), or only count them.
+    _keep: bool = True
     notes = (
         "第一行可以是标题，表头可以在标题下面；列的顺序不限，多余的列会被忽略。",
         "同一身份证号的会员已存在时更新该会员，不会重复登记；没有身份证号时按本单位工号、"
@@ -329,140 +361,177 @@ class MemberImport(ImportSpec):
     # Checking ----------------------------------------------------------------------
 
     def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        return self._check_rows(rows, ctx)
+
+    def check_stream(self, rows: RowStream, ctx: Context, progress: Progress) -> Plan:
+        return self._check_rows(rows, ctx)
+
+    def _check_rows(self, rows: Iterable[Row], ctx: Context) -> Plan:
+        """Check the rows a batch at a time: each batch's stored members are looked up,
+        compared and dropped before the next is read, so neither the file's rows nor the
+        roster are ever in memory whole (only the keys seen, for duplicates in the file).
+        A check only (``ctx.commit`` false) keeps counts and samples, not the members
+        it would write."""
         self._new_member = member_factory()
         self._plain = []
-        unions = _Unions(ctx)
-        total = len(rows)
-        ids: dict[int, str] = {}  # row index → id hash (full numbers only)
+        self._keep = ctx.commit
+        state = _CheckState(
+            ctx=ctx,
+            unions=_Unions(ctx),
+            plan=MemberImportPlan(record_id=ctx.record_id, file_name=ctx.file_name),
+            today=dt.date.today(),
+        )
+        state.names = {u.pk: u.name for u in state.unions.in_scope}
+        batch: list[Row] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                self._check_batch(batch, state)
+                batch = []
+        if batch:
+            self._check_batch(batch, state)
+        return state.result
+
+    def _check_batch(self, rows: list[Row], state: _CheckState) -> None:
+        ctx, unions, seen = state.ctx, state.unions, state.seen
+        state.result.total += len(rows)
+        ids: dict[int, str] = {}  # row index in the batch → id hash (full numbers only)
         phones: dict[int, str] = {}
         row_union: dict[int, Union | None] = {}
+        emps: set[str] = set()
+        cards: set[str] = set()
         # Pass 1: resolve unions, hash numbers, find duplicates inside the file.
-        seen_id: dict[str, int] = {}
-        seen_phone: dict[str, int] = {}
-        seen_card: dict[str, int] = {}
-        seen_emp: dict[tuple[str, str], int] = {}
         for i, row in enumerate(rows):
             v = row.values
-            text = v.get("union") or ""
-            union: Union | None = ctx.default_union
-            if text:
-                found = unions.resolve(text)
-                if isinstance(found, str):
-                    ctx.error(row, "union", found)
-                    union = None
-                else:
-                    union = found
-            elif (
-                union is not None
-                and ctx.actor is not None
-                and not can(ctx.actor, Perm.IMPORT, union)
-            ):
-                ctx.error(row, "union", f"您没有向「{union.name}」导入的权限")
-                union = None
-            row_union[i] = union
+            row_union[i] = union = self._row_union(row, ctx, unions)
             number = v.get("id_number") or ""
             if number and not is_masked(number):
                 digest = crypto.lookup_hash(normalize_id_number(number), purpose="id")
                 ids[i] = digest
-                if digest in seen_id:
-                    ctx.error(
-                        row, "id_number", f"与第{rows[seen_id[digest]].number}行的身份证号重复"
-                    )
+                if digest in seen.id:
+                    ctx.error(row, "id_number", f"与第{seen.id[digest]}行的身份证号重复")
                 else:
-                    seen_id[digest] = i
+                    seen.id[digest] = row.number
             phone = v.get("phone") or ""
             if phone and not is_masked(phone):
                 digest = crypto.lookup_hash(normalize_phone(phone), purpose="phone")
                 phones[i] = digest
-                if digest in seen_phone:
-                    ctx.error(row, "phone", f"与第{rows[seen_phone[digest]].number}行的手机号重复")
+                if digest in seen.phone:
+                    ctx.error(row, "phone", f"与第{seen.phone[digest]}行的手机号重复")
                 else:
-                    seen_phone[digest] = i
+                    seen.phone[digest] = row.number
             card = v.get("card_no") or ""
             if card:
                 # As apply_fields stores it, so that keys match what is stored.
                 card = v["card_no"] = card.replace(" ", "").upper()
-                if card in seen_card:
-                    ctx.error(row, "card_no", f"与第{rows[seen_card[card]].number}行的会员证号重复")
+                cards.add(card)
+                if card in seen.card:
+                    ctx.error(row, "card_no", f"与第{seen.card[card]}行的会员证号重复")
                 else:
-                    seen_card[card] = i
+                    seen.card[card] = row.number
             emp = v.get("employee_no") or ""
             if emp and union is not None:
+                emps.add(emp)
                 key = (unions.base_path(union), emp)
-                if key in seen_emp:
-                    ctx.error(row, "employee_no", f"与第{rows[seen_emp[key]].number}行的工号重复")
+                if key in seen.emp:
+                    ctx.error(row, "employee_no", f"与第{seen.emp[key]}行的工号重复")
                 else:
-                    seen_emp[key] = i
-        progress.update("check", total // 5, total)
-        # Pass 2: the members those keys already name, in a few queries.
+                    seen.emp[key] = row.number
+        # Pass 2: the members this batch's keys already name, in a few queries.
         base = Member.objects.select_related("union")
         by_hash: dict[str, list[Member]] = defaultdict(list)
         for m in _fetch(base, "id_number_hash", list(ids.values())):
             by_hash[m.id_number_hash].append(m)
         by_emp: dict[str, list[Member]] = defaultdict(list)
-        for m in _fetch(base, "employee_no", [k[1] for k in seen_emp]):
+        for m in _fetch(base, "employee_no", list(emps)):
             by_emp[m.employee_no].append(m)
-        by_card = {m.card_no: m for m in _fetch(base, "card_no", list(seen_card))}
+        by_card = {m.card_no: m for m in _fetch(base, "card_no", list(cards))}
         phone_owner: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         for pk, union_id, digest in _present("phone_hash", list(phones.values()), current=True):
             phone_owner[digest].append((pk, union_id, digest))
-        progress.update("check", total * 2 // 5, total)
         # Pass 3: each row's member, its fields, what changes.
-        plan = MemberImportPlan(record_id=ctx.record_id, file_name=ctx.file_name)
-        result = Plan(total=total, payload=plan)
-        matched_rows: dict[int, int] = {}  # member pk → row index
-        names = {u.pk: u.name for u in unions.in_scope}
-        today = dt.date.today()
         for i, row in enumerate(rows):
             try:
-                if i % 2000 == 0:
-                    progress.update("check", total * 2 // 5 + i * 3 // 5, total)
-                union = row_union[i]
-                existing = self._match(row, i, ctx, unions, union, ids, by_hash, by_emp, by_card)
+                existing = self._match(
+                    row, i, ctx, unions, row_union[i], ids, by_hash, by_emp, by_card
+                )
                 if existing is False:
                     continue
-                if existing is not None:
-                    if existing.pk in matched_rows:
-                        ctx.error(
-                            row,
-                            None,
-                            f"与第{rows[matched_rows[existing.pk]].number}行对应同一名会员"
-                            f"「{existing.name}」",
-                        )
-                        continue
-                    matched_rows[existing.pk] = i
-                    names.setdefault(existing.union_id, existing.union.name)
-                    self._plan_update(row, ctx, existing, union, plan, result, names, today)
-                    target_pk: int | None = existing.pk
-                else:
-                    if union is None:
-                        if row.ok and not row.values.get("union"):
-                            ctx.error(row, "union", "必填，不能为空")
-                        continue
-                    self._plan_new(row, ctx, union, plan, result, today)
-                    target_pk = None
-                # Another current member already using this phone number.
-                phone_digest = phones.get(i)
-                if phone_digest:
-                    for pk, union_id, _ in phone_owner.get(phone_digest, ()):
-                        if pk != target_pk:
-                            where = self._where(pk, union_id, ctx)
-                            ctx.error(row, "phone", f"该手机号已登记在{where}名下，请核对")
-                            break
-                card = row.values.get("card_no") or ""
-                if card and card in by_card and by_card[card].pk != target_pk:
-                    other = by_card[card]
-                    ctx.error(
-                        row,
-                        "card_no",
-                        f"会员证号「{card}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号",
-                    )
+                target_pk = self._plan_row(row, row_union[i], existing, state)
+                if target_pk is False:
+                    continue
+                self._check_taken(row, ctx, target_pk, phones.get(i), phone_owner, by_card)
             finally:
                 # Done with this row's cells: free them as we go, so that the rows and
                 # the members planned from them are not all in memory at once.
                 row.values = {}
-        progress.update("check", total, total)
-        return result
+
+    def _row_union(self, row: Row, ctx: Context, unions: _Unions) -> Union | None:
+        """The union the row names (or the default one); ``None`` after an error."""
+        text = row.values.get("union") or ""
+        union: Union | None = ctx.default_union
+        if text:
+            found = unions.resolve(text)
+            if isinstance(found, str):
+                ctx.error(row, "union", found)
+                return None
+            return found
+        if union is not None and ctx.actor is not None and not can(ctx.actor, Perm.IMPORT, union):
+            ctx.error(row, "union", f"您没有向「{union.name}」导入的权限")
+            return None
+        return union
+
+    def _plan_row(
+        self, row: Row, union: Union | None, existing: Member | None, state: _CheckState
+    ) -> int | Literal[False] | None:
+        """Plan the row's update or new member; the pk it targets (``None``: new),
+        ``False`` when the row cannot be planned."""
+        ctx, result = state.ctx, state.result
+        if existing is not None:
+            if existing.pk in state.seen.matched:
+                ctx.error(
+                    row,
+                    None,
+                    f"与第{state.seen.matched[existing.pk]}行对应同一名会员「{existing.name}」",
+                )
+                return False
+            state.seen.matched[existing.pk] = row.number
+            state.names.setdefault(existing.union_id, existing.union.name)
+            self._plan_update(
+                row, ctx, existing, union, state.plan, result, state.names, state.today
+            )
+            return existing.pk
+        if union is None:
+            if row.ok and not row.values.get("union"):
+                ctx.error(row, "union", "必填，不能为空")
+            return False
+        self._plan_new(row, ctx, union, state.plan, result, state.today)
+        return None
+
+    def _check_taken(
+        self,
+        row: Row,
+        ctx: Context,
+        target_pk: int | None,
+        phone_digest: str | None,
+        phone_owner: dict[str, list[tuple[int, int, str]]],
+        by_card: dict[str, Member],
+    ) -> None:
+        """Another current member already using this row's phone number or card."""
+        if phone_digest:
+            for pk, union_id, _ in phone_owner.get(phone_digest, ()):
+                if pk != target_pk:
+                    where = self._where(pk, union_id, ctx)
+                    ctx.error(row, "phone", f"该手机号已登记在{where}名下，请核对")
+                    break
+        card = row.values.get("card_no") or ""
+        if card and card in by_card and by_card[card].pk != target_pk:
+            other = by_card[card]
+            ctx.error(
+                row,
+                "card_no",
+                f"会员证号「{card}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号",
+            )
 
     def _where(self, pk: int, union_id: int, ctx: Context) -> str:
         union = Union.objects.get(pk=union_id)
@@ -603,15 +672,16 @@ class MemberImport(ImportSpec):
                 ctx.error(row, "status", f"新会员不能直接登记为「{MemberStatus(status).label}」")
         if not row.ok:
             return
-        plan.new.append(
-            NewMember(
-                member=member,
-                join_kind=join_kind,
-                other_org=v.get("other_org") or "",
-                follow_up=follow_up,
-                row=row.number,
+        if self._keep:
+            plan.new.append(
+                NewMember(
+                    member=member,
+                    join_kind=join_kind,
+                    other_org=v.get("other_org") or "",
+                    follow_up=follow_up,
+                    row=row.number,
+                )
             )
-        )
         result.created += 1
         if len(result.new_samples) < PREVIEW_SAMPLES:
             result.new_samples.append(
@@ -722,11 +792,12 @@ class MemberImport(ImportSpec):
             for f in changed
             if f in _SHOWN
         }
-        plan.updates.append(
-            UpdatedMember(
-                member=after, fields=changed, changes=diff, change_kind=kind, row=row.number
+        if self._keep:
+            plan.updates.append(
+                UpdatedMember(
+                    member=after, fields=changed, changes=diff, change_kind=kind, row=row.number
+                )
             )
-        )
         result.updated += 1
         if len(result.samples) < PREVIEW_SAMPLES:
             result.samples.append(
@@ -745,6 +816,8 @@ class MemberImport(ImportSpec):
         or only previews, encrypts nothing. The placeholder holds no digit of the number
         and is no valid token: were it ever stored, decrypting it would fail loudly.
         """
+        if not self._keep:
+            return _PENDING  # a check only: nothing will be written
         self._plain.append(plain)
         return f"{_PENDING}{len(self._plain) - 1}"
 

@@ -139,6 +139,9 @@ class Context:
     default_union: Union | None
     file_name: str
     record: ImportRecord | None = None
+    #: False for a check only: a spec need not keep what it would write, only counts
+    #: and samples.
+    commit: bool = True
     present: set[str] = field(default_factory=set)
     headers: dict[str, str] = field(default_factory=dict)
     columns_at: dict[str, int] = field(default_factory=dict)
@@ -264,6 +267,32 @@ def find_header(
 # Reading ------------------------------------------------------------------------------
 
 
+class RowStream:
+    """The data rows of a sheet, converted as they are read, for a spec that checks in
+    batches (``ImportSpec.streams``): a row is built when the spec asks for it and freed
+    once the spec drops it, so a large file is never held as rows all at once.
+
+    ``len()`` is the sheet's height below the header (an upper bound, for progress);
+    ``count`` is the number of data rows handed out so far. Iterate once.
+    """
+
+    def __init__(self, source: Iterator[Row], total: int, max_rows: int) -> None:
+        self._source = source
+        self.total = total
+        self.max_rows = max_rows
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self._source:
+            self.count += 1
+            if self.count > self.max_rows:
+                raise too_many_rows(self.max_rows)
+            yield row
+
+
 def read_rows(
     spec: ImportSpec,
     path: Path,
@@ -271,6 +300,25 @@ def read_rows(
     progress: Progress,
 ) -> tuple[list[Row], Layout]:
     """Open the file, find the header, convert every cell. Raises :class:`FileProblem`."""
+    from django.conf import settings
+
+    stream, layout = stream_rows(spec, path, ctx, progress)
+    rows = list(stream)
+    if len(rows) > settings.GONGHUI_IMPORT_MAX_ROWS:
+        raise too_many_rows(settings.GONGHUI_IMPORT_MAX_ROWS)
+    if not rows:
+        raise FileProblem(f"工作表「{layout.sheet}」只有表头，没有数据行。")
+    return rows, layout
+
+
+def stream_rows(
+    spec: ImportSpec,
+    path: Path,
+    ctx: Context,
+    progress: Progress,
+) -> tuple[RowStream, Layout]:
+    """Open the file and find the header; the rows are converted as they are iterated.
+    Raises :class:`FileProblem`."""
     from django.conf import settings
 
     book = open_workbook(path, file_name=ctx.file_name, sheet_hints=spec.sheet_hints)
@@ -326,12 +374,9 @@ def read_rows(
         headers=headers,
         ignored=ignored,
     )
-    rows = _convert(spec, sheet, header_index, columns, ctx, progress)
-    if len(rows) > settings.GONGHUI_IMPORT_MAX_ROWS:
-        raise too_many_rows(settings.GONGHUI_IMPORT_MAX_ROWS)
-    if not rows:
-        raise FileProblem(f"工作表「{sheet.name}」只有表头，没有数据行。")
-    return rows, layout
+    total = max(sheet.height - header_index - 1, 0)
+    source = _convert(spec, sheet, header_index, columns, ctx, progress)
+    return RowStream(source, total, settings.GONGHUI_IMPORT_MAX_ROWS), layout
 
 
 def _convert(
@@ -341,14 +386,13 @@ def _convert(
     columns: dict[str, int],
     ctx: Context,
     progress: Progress,
-) -> list[Row]:
+) -> Iterator[Row]:
     plan: list[tuple[str, int, Any, bool]] = []
     for key, absolute in columns.items():
         col = spec.column(key)
         required = col.required and not (key == spec.union_column and ctx.default_union)
         plan.append((key, absolute - sheet.col_offset, converter(col), required))
     total = max(sheet.height - header_index - 1, 0)
-    rows: list[Row] = []
     index_set = [j for _, j, _, _ in plan]
     width_needed = max(index_set) + 1 if index_set else 0
     uncomputed = sheet.uncomputed
@@ -386,9 +430,8 @@ def _convert(
             if required and (value is None or value == ""):
                 ctx.error(row, key, "必填，不能为空")
             values[key] = value
-        rows.append(row)
+        yield row
     progress.update("read", total, total)
-    return rows
 
 
 # Running ------------------------------------------------------------------------------
@@ -475,15 +518,29 @@ def _run_import(
     record: ImportRecord | None,
 ) -> Result:
     ctx = Context(
-        spec=spec, actor=actor, default_union=default_union, file_name=file_name, record=record
+        spec=spec,
+        actor=actor,
+        default_union=default_union,
+        file_name=file_name,
+        record=record,
+        commit=commit,
     )
     try:
         check_permission(spec, actor, default_union)
-        rows, layout = read_rows(spec, path, ctx, progress)
-        plan = spec.check(rows, ctx, progress)
-        # The plan holds what is to be written; the rows' own values can go (a 100,000
-        # row import should not keep both in memory while it writes).
-        rows.clear()
+        if spec.streams:
+            # Reading and checking go row by row together: one progress, the check's.
+            stream, layout = stream_rows(spec, path, ctx, _Renamed(progress, "check"))
+            plan = spec.check_stream(stream, ctx, progress)
+            progress.update("check", stream.count, stream.count)
+            if not stream.count:
+                raise FileProblem(f"工作表「{layout.sheet}」只有表头，没有数据行。")
+            del stream
+        else:
+            rows, layout = read_rows(spec, path, ctx, progress)
+            plan = spec.check(rows, ctx, progress)
+            # The plan holds what is to be written; the rows' own values can go (a
+            # 100,000 row import should not keep both in memory while it writes).
+            rows.clear()
     except FileProblem as exc:
         result = Result(ok=False, problem=exc.message)
         _finish(record, result, ImportStatus.INVALID)
@@ -518,6 +575,19 @@ def _run_import(
     finally:
         progress.finish()
     return result
+
+
+class _Renamed(Progress):
+    """Passes the updates on under one phase, but the last: the end of the reading is
+    not yet the end of the check, which reports its own end."""
+
+    def __init__(self, inner: Progress, phase: str) -> None:
+        self.inner = inner
+        self.phase = phase
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if done < total:
+            self.inner.update(self.phase, done, total)
 
 
 def _finish(record: ImportRecord | None, result: Result, status: str) -> None:
