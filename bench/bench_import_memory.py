@@ -56,8 +56,8 @@ def child(mode: str, db: str, path: Path) -> dict[str, Any]:
 
     django.setup()
     from django.db import connection
-
     from gen_import import FEDERATION
+
     from gonghui.org.models import Union
 
     root = Union.objects.get(code=FEDERATION[1])
