@@ -33,6 +33,7 @@ from gonghui.common.scope import Perm, can, grants
 
 from .bulk import large_cache
 from .columns import ImportSpec, header_key
+from .formulas import unneutral
 from .normalize import CellError, converter
 from .progress import Progress
 from .reader import (
@@ -55,6 +56,10 @@ MAX_STORED_ERRORS = 5000
 PREVIEW_SAMPLES = 20
 #: Warnings shown in the preview (the count is always exact).
 PREVIEW_WARNINGS = 200
+
+
+#: The first characters of a text cell that :func:`_convert` looks at again.
+_QUOTE_OR_EQUALS = frozenset("'=")
 
 
 def col_letter(index: int) -> str:
@@ -115,6 +120,8 @@ class Plan:
     new_samples: list[dict[str, Any]] = field(default_factory=list)
     #: Rows that pass but deserve a look before confirming (over a spending cap …).
     warnings: list[str] = field(default_factory=list)
+    #: Warnings counted but not listed (beyond what the preview shows anyway).
+    unlisted_warnings: int = 0
     payload: Any = None
 
     def preview(self) -> dict[str, Any]:
@@ -126,7 +133,7 @@ class Plan:
             "samples": self.samples,
             "new_samples": self.new_samples,
             "warnings": self.warnings[:PREVIEW_WARNINGS],
-            "warning_count": len(self.warnings),
+            "warning_count": len(self.warnings) + self.unlisted_warnings,
         }
 
 
@@ -147,6 +154,10 @@ class Context:
     columns_at: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Text cells that start with ``=`` (see :meth:`formula_like`): the count, and the
+    #: warnings of the first ones.
+    formula_cells: int = 0
+    formula_notes: list[str] = field(default_factory=list)
 
     def error(self, row: Row, key: str | None, message: str) -> None:
         """Record a problem of ``row`` in column ``key`` (``None``: the row as a whole)."""
@@ -160,6 +171,18 @@ class Context:
         if message.startswith(plain) and len(message) > len(plain) + 1:
             message = message[len(plain) :]
         self.errors.append(RowError(row.number, header, message, self.columns_at.get(key)))
+
+    def formula_like(self, row: Row, key: str, text: str) -> None:
+        """Note a text cell that starts with ``=``: Excel may have run it as a formula
+        somewhere on its way; it imports as text, and exports protected."""
+        self.formula_cells += 1
+        if len(self.formula_notes) < PREVIEW_WARNINGS:
+            header = self.headers.get(key) or self.spec.column(key).header
+            shown = text if len(text) <= 30 else text[:30] + "…"
+            self.formula_notes.append(
+                f"第{row.number}行「{header}」以「=」开头（{shown}），像是 Excel 公式："
+                "将按文字原样导入（导出时会在前面加 ' 防止被当作公式执行），请确认这是本来的内容"
+            )
 
     def can(self, perm: Perm, union: Union) -> bool:
         if self.actor is None:
@@ -421,6 +444,10 @@ def _convert(
                 values[key] = None
                 continue
             raw = cells[j]
+            if type(raw) is str and raw[:1] in _QUOTE_OR_EQUALS:
+                raw = unneutral(raw)  # as an export protected it
+                if raw[:1] == "=":
+                    ctx.formula_like(row, key, raw)
             try:
                 value = convert(raw)
             except CellError as exc:
@@ -545,6 +572,9 @@ def _run_import(
         result = Result(ok=False, problem=exc.message)
         _finish(record, result, ImportStatus.INVALID)
         return result
+    if ctx.formula_notes:
+        plan.warnings[:0] = ctx.formula_notes
+        plan.unlisted_warnings += ctx.formula_cells - len(ctx.formula_notes)
     result = Result(ok=not ctx.errors, errors=ctx.errors, plan=plan, layout=layout)
     if layout.ignored:
         result.notices.append(
