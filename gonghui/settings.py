@@ -314,3 +314,6 @@ GONGHUI_IMPORT_BACKGROUND = env_bool("IMPORT_BACKGROUND", True)
 GONGHUI_IMPORT_MAX_RUNNING = env_int("IMPORT_MAX_RUNNING", 2)
 GONGHUI_IMPORT_MAX_RUNNING_PER_USER = env_int("IMPORT_MAX_RUNNING_PER_USER", 1)
 GONGHUI_IMPORT_STALE_MINUTES = env_int("IMPORT_STALE_MINUTES", 10)
+# People of unions the importer may not see that one user's import checks may find per
+# day (each is audited); past it the import is refused and the union above is told.
+GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY = env_int("IMPORT_MAX_FOREIGN_MATCHES_PER_DAY", 50)

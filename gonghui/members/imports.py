@@ -255,6 +255,91 @@ class _Unions:
         return path
 
 
+#: All that a check says of a person the importer may not see (no union, no path).
+FOREIGN_MEMBER = "已是其他工会的在册会员（请与上级工会联系办理转会）"
+#: How the audit rows of :func:`account_foreign_matches` begin (they are summed by it).
+_FOREIGN_SUMMARY = "导入比对：查到其他工会的在册会员"
+
+
+def account_foreign_matches(ctx: Context, actor: User, member_ids: list[int]) -> None:
+    """Audit the members of other unions a check found, as a look-up of personal data,
+    and refuse the import once the importer's finds of the day pass
+    ``GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY``: an upload of guessed 身份证号 must
+    not tell who is a member where. Past the limit, the row at the union above the
+    importer's is the notice to its chair (its audit log shows it).
+    Raises :class:`FileProblem` when refused."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from gonghui.common import audit
+    from gonghui.common.imports.reader import FileProblem
+    from gonghui.common.models import AuditAction, AuditEntry
+
+    limit = settings.GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    earlier = AuditEntry.objects.filter(
+        actor=actor,
+        action=AuditAction.VIEW_PII,
+        at__gte=start,
+        summary__startswith=_FOREIGN_SUMMARY,
+    ).values_list("changes", flat=True)
+    before = sum(_count(c) for c in earlier)
+    found = len(member_ids)
+    home = ctx.default_union or _home_union(actor)
+    where = f"（导入记录 #{ctx.record_id}）" if ctx.record_id else ""
+    if before + found <= limit:
+        audit.record(
+            actor=actor,
+            action=AuditAction.VIEW_PII,
+            obj=ctx.record,
+            union=home,
+            summary=f"{_FOREIGN_SUMMARY} {found} 位{where}",
+            changes={
+                "人数": ["", found],
+                "会员编号": ["", ",".join(map(str, member_ids[:200]))],
+            },
+        )
+        return
+    told = f"今天已查到 {before} 位，本次又有 {found} 位，超过每日 {limit} 位的上限，导入被拒绝"
+    audit.record(
+        actor=actor,
+        action=AuditAction.VIEW_PII,
+        obj=ctx.record,
+        union=home,
+        summary=f"导入比对被拒绝：{told}{where}",
+        changes={"人数": ["", found], "今日已查到": ["", before]},
+    )
+    above = home.parent if home is not None and home.parent_id else home
+    audit.record(
+        actor=actor,
+        action=AuditAction.VIEW_PII,
+        obj=ctx.record,
+        union=above,
+        summary=(
+            f"请上级核实：「{home.name if home else ''}」的 {actor.display_name} 导入比对"
+            f"其他工会的会员，{told}{where}"
+        ),
+        changes={"人数": ["", found], "今日已查到": ["", before]},
+    )
+    raise FileProblem(
+        f"今天通过导入比对查到的其他工会会员已超过每日 {limit} 位的上限，本次导入未执行"
+        "（已告知上级工会）。如需办理转会，请与上级工会联系；明天可再导入。"
+    )
+
+
+def _count(changes: Any) -> int:
+    value = changes.get("人数") if isinstance(changes, dict) else None
+    if isinstance(value, list | tuple):
+        value = value[-1]
+    return int(value) if isinstance(value, int) else 0
+
+
+def _home_union(actor: User) -> Union | None:
+    from gonghui.common.scope import top_unions
+
+    return top_unions(actor, Perm.IMPORT).order_by("depth", "path").first()
+
+
 def member_factory() -> Callable[[], Member]:
     """A maker of new, unsaved members with their defaults, about ten times faster than
     calling ``Member()`` (whose ``__init__`` walks every field): an import builds
@@ -356,6 +441,9 @@ class MemberImport(ImportSpec):
     _plain: list[str]
     #: Keep the planned members (a check that may be written), or only count them.
     _keep: bool = True
+    #: Members found outside what the importer may see (see :meth:`_is_foreign`).
+    _foreign: set[int]
+    _unions_by_id: dict[int, Union]
     notes = (
         "第一行可以是标题，表头可以在标题下面；列的顺序不限，多余的列会被忽略。",
         "同一身份证号的会员已存在时更新该会员，不会重复登记；没有身份证号时按本单位工号、"
@@ -382,6 +470,8 @@ class MemberImport(ImportSpec):
         self._new_member = member_factory()
         self._plain = []
         self._keep = ctx.commit
+        self._foreign = set()
+        self._unions_by_id = {}
         state = _CheckState(
             ctx=ctx,
             unions=_Unions(ctx),
@@ -397,6 +487,8 @@ class MemberImport(ImportSpec):
                 batch = []
         if batch:
             self._check_batch(batch, state)
+        if self._foreign and ctx.actor is not None:
+            account_foreign_matches(ctx, ctx.actor, sorted(self._foreign))
         return state.result
 
     def _check_batch(self, rows: list[Row], state: _CheckState) -> None:
@@ -530,17 +622,40 @@ class MemberImport(ImportSpec):
         if phone_digest:
             for pk, union_id, _ in phone_owner.get(phone_digest, ()):
                 if pk != target_pk:
+                    if self._is_foreign(ctx, pk, self._union(union_id)):
+                        ctx.error(row, "phone", f"该手机号的主人{FOREIGN_MEMBER}，请核对")
+                        break
                     where = self._where(pk, union_id, ctx)
                     ctx.error(row, "phone", f"该手机号已登记在{where}名下，请核对")
                     break
         card = row.values.get("card_no") or ""
         if card and card in by_card and by_card[card].pk != target_pk:
             other = by_card[card]
+            if self._is_foreign(ctx, other.pk, other.union):
+                ctx.error(
+                    row, "card_no", f"会员证号「{card}」{FOREIGN_MEMBER}，请换一个或留空自动编号"
+                )
+                return
             ctx.error(
                 row,
                 "card_no",
                 f"会员证号「{card}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号",
             )
+
+    def _is_foreign(self, ctx: Context, pk: int, union: Union) -> bool:
+        """Is member ``pk`` (of ``union``) outside what the importer may see? Such a
+        match says no more than :data:`FOREIGN_MEMBER`, and is counted as a look-up of
+        personal data (:func:`account_foreign_matches`)."""
+        if ctx.actor is None or can(ctx.actor, Perm.ROSTER_VIEW, union):
+            return False
+        self._foreign.add(pk)
+        return True
+
+    def _union(self, union_id: int) -> Union:
+        union = self._unions_by_id.get(union_id)
+        if union is None:
+            union = self._unions_by_id[union_id] = Union.objects.get(pk=union_id)
+        return union
 
     def _where(self, pk: int, union_id: int, ctx: Context) -> str:
         union = Union.objects.get(pk=union_id)
@@ -579,6 +694,9 @@ class MemberImport(ImportSpec):
                 member = current[0]
                 if self._in_reach(ctx, member):
                     return member
+                if self._is_foreign(ctx, member.pk, member.union):
+                    ctx.error(row, "id_number", f"该身份证号{FOREIGN_MEMBER}")
+                    return False
                 where = self._where(member.pk, member.union_id, ctx)
                 ctx.error(
                     row,
@@ -612,6 +730,17 @@ class MemberImport(ImportSpec):
         self, row: Row, ctx: Context, member: Member, digest: str, key: str
     ) -> Member | Literal[False]:
         label = "工号" if key == "employee_no" else "会员证号"
+        # Out of reach first: nothing of a member the importer may not see is shown.
+        if not self._in_reach(ctx, member):
+            if self._is_foreign(ctx, member.pk, member.union):
+                ctx.error(row, key, f"{label}「{row.values.get(key)}」{FOREIGN_MEMBER}")
+            else:
+                ctx.error(
+                    row,
+                    key,
+                    f"{label}「{row.values.get(key)}」已被「{member.union.name}」的会员使用",
+                )
+            return False
         if digest and member.id_number_hash and member.id_number_hash != digest:
             ctx.error(
                 row,
@@ -619,11 +748,6 @@ class MemberImport(ImportSpec):
                 f"{label}「{row.values.get(key)}」已属于会员「{member.name}」"
                 f"（身份证号 {member.id_number_masked}），与本行的身份证号不符。若是更正身份证号，"
                 f"请在会员页面修改；若不是同一人，请更正{label}",
-            )
-            return False
-        if not self._in_reach(ctx, member):
-            ctx.error(
-                row, key, f"{label}「{row.values.get(key)}」已被「{member.union.name}」的会员使用"
             )
             return False
         masked = row.values.get("id_number") or ""
