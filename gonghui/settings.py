@@ -25,6 +25,12 @@ Variables:
                             (default 60 MB / 300,000 data rows)
 ``GONGHUI_IMPORT_KEEP_DAYS``  days an uploaded file that failed its check is kept for the
                             marked-file download (default 7)
+``GONGHUI_IMPORT_MAX_RUNNING`` / ``GONGHUI_IMPORT_MAX_RUNNING_PER_USER``  imports run at
+                            once in all / per user; the next waits in line (default 2 / 1)
+``GONGHUI_IMPORT_STALE_MINUTES``  a busy import silent this long is taken for crashed and
+                            marked failed (default 10)
+``GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY``  people of other unions one user's imports
+                            may find per day before imports are refused (default 50)
 """
 
 from __future__ import annotations
@@ -302,3 +308,12 @@ GONGHUI_IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 7)
 # Web imports check and write in a background thread so that a long one never times out
 # the request; tests turn this off to run them inline.
 GONGHUI_IMPORT_BACKGROUND = env_bool("IMPORT_BACKGROUND", True)
+# Imports checked or written at once, in all and per user (across the server's
+# processes: counted in the database); the next waits in line. A busy import whose
+# heartbeat is older than GONGHUI_IMPORT_STALE_MINUTES is taken for crashed.
+GONGHUI_IMPORT_MAX_RUNNING = env_int("IMPORT_MAX_RUNNING", 2)
+GONGHUI_IMPORT_MAX_RUNNING_PER_USER = env_int("IMPORT_MAX_RUNNING_PER_USER", 1)
+GONGHUI_IMPORT_STALE_MINUTES = env_int("IMPORT_STALE_MINUTES", 10)
+# People of unions the importer may not see that one user's import checks may find per
+# day (each is audited); past it the import is refused and the union above is told.
+GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY = env_int("IMPORT_MAX_FOREIGN_MATCHES_PER_DAY", 50)

@@ -88,6 +88,7 @@ class AuditEntry(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
     CHECKING = "checking", "正在检查"
     INVALID = "invalid", "有错误，未导入"
     READY = "ready", "待确认"
@@ -148,6 +149,12 @@ class ImportRecord(models.Model):
     preview = models.JSONField("预览", default=dict, blank=True)
     created_at = models.DateTimeField("上传时间", default=timezone.now, db_index=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # The queue (common.imports.jobs): what a queued record runs once a slot frees, and
+    # the signs of life of a running one, by which a crashed one is told from a slow one.
+    queued_commit = models.BooleanField("排队等待写入", default=False)
+    client_ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)
+    worker = models.CharField("执行进程", max_length=100, blank=True)
 
     class Meta:
         verbose_name = "导入记录"
@@ -156,6 +163,7 @@ class ImportRecord(models.Model):
         indexes = [
             models.Index(fields=["union", "-created_at"], name="import_union_idx"),
             models.Index(fields=["actor", "-created_at"], name="import_actor_idx"),
+            models.Index(fields=["status", "id"], name="import_status_idx"),
         ]
 
     def __str__(self) -> str:

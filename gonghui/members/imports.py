@@ -16,7 +16,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import connection
@@ -26,7 +27,7 @@ from django.http import QueryDict
 
 from gonghui.common import crypto
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
-from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row
+from gonghui.common.imports.engine import PREVIEW_SAMPLES, Context, Plan, Row, RowStream
 from gonghui.common.imports.names import resolve_union, union_index
 from gonghui.common.imports.normalize import is_masked
 from gonghui.common.imports.progress import Progress
@@ -59,6 +60,8 @@ from .services import (
 )
 
 _CHUNK = 5000
+#: Rows checked together: their stored members are looked up in one go, then dropped.
+_BATCH = 5000
 #: Starts a placeholder token (see ``MemberImport._defer``); no Fernet token does.
 _PENDING = "\x00pending:"
 
@@ -248,6 +251,91 @@ class _Unions:
         return path
 
 
+#: All that a check says of a person the importer may not see (no union, no path).
+FOREIGN_MEMBER = "已是其他工会的在册会员（请与上级工会联系办理转会）"
+#: How the audit rows of :func:`account_foreign_matches` begin (they are summed by it).
+_FOREIGN_SUMMARY = "导入比对：查到其他工会的在册会员"
+
+
+def account_foreign_matches(ctx: Context, actor: User, member_ids: list[int]) -> None:
+    """Audit the members of other unions a check found, as a look-up of personal data,
+    and refuse the import once the importer's finds of the day pass
+    ``GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY``: an upload of guessed 身份证号 must
+    not tell who is a member where. Past the limit, the row at the union above the
+    importer's is the notice to its chair (its audit log shows it).
+    Raises :class:`FileProblem` when refused."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from gonghui.common import audit
+    from gonghui.common.imports.reader import FileProblem
+    from gonghui.common.models import AuditAction, AuditEntry
+
+    limit = settings.GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    earlier = AuditEntry.objects.filter(
+        actor=actor,
+        action=AuditAction.VIEW_PII,
+        at__gte=start,
+        summary__startswith=_FOREIGN_SUMMARY,
+    ).values_list("changes", flat=True)
+    before = sum(_count(c) for c in earlier)
+    found = len(member_ids)
+    home = ctx.default_union or _home_union(actor)
+    where = f"（导入记录 #{ctx.record_id}）" if ctx.record_id else ""
+    if before + found <= limit:
+        audit.record(
+            actor=actor,
+            action=AuditAction.VIEW_PII,
+            obj=ctx.record,
+            union=home,
+            summary=f"{_FOREIGN_SUMMARY} {found} 位{where}",
+            changes={
+                "人数": ["", found],
+                "会员编号": ["", ",".join(map(str, member_ids[:200]))],
+            },
+        )
+        return
+    told = f"今天已查到 {before} 位，本次又有 {found} 位，超过每日 {limit} 位的上限，导入被拒绝"
+    audit.record(
+        actor=actor,
+        action=AuditAction.VIEW_PII,
+        obj=ctx.record,
+        union=home,
+        summary=f"导入比对被拒绝：{told}{where}",
+        changes={"人数": ["", found], "今日已查到": ["", before]},
+    )
+    above = home.parent if home is not None and home.parent_id else home
+    audit.record(
+        actor=actor,
+        action=AuditAction.VIEW_PII,
+        obj=ctx.record,
+        union=above,
+        summary=(
+            f"请上级核实：「{home.name if home else ''}」的 {actor.display_name} 导入比对"
+            f"其他工会的会员，{told}{where}"
+        ),
+        changes={"人数": ["", found], "今日已查到": ["", before]},
+    )
+    raise FileProblem(
+        f"今天通过导入比对查到的其他工会会员已超过每日 {limit} 位的上限，本次导入未执行"
+        "（已告知上级工会）。如需办理转会，请与上级工会联系；明天可再导入。"
+    )
+
+
+def _count(changes: Any) -> int:
+    value = changes.get("人数") if isinstance(changes, dict) else None
+    if isinstance(value, list | tuple):
+        value = value[-1]
+    return int(value) if isinstance(value, int) else 0
+
+
+def _home_union(actor: User) -> Union | None:
+    from gonghui.common.scope import top_unions
+
+    return top_unions(actor, Perm.IMPORT).order_by("depth", "path").first()
+
+
 def member_factory() -> Callable[[], Member]:
     """A maker of new, unsaved members with their defaults, about ten times faster than
     calling ``Member()`` (whose ``__init__`` walks every field): an import builds
@@ -301,6 +389,39 @@ def _fetch(qs: QuerySet[Member], field: str, values: list[str]) -> list[Member]:
     return found
 
 
+def _short(digest: str) -> int:
+    """The first 96 bits of a look-up hash, as an int: what the check remembers of every
+    row's numbers, a third of the size of the hex text (no two of a file's numbers
+    share them but by a chance of one in 10^17)."""
+    return int(digest[:24], 16)
+
+
+@dataclass
+class _Seen:
+    """What a check remembers across its batches: the row number where each key was
+    first seen (for duplicates inside the file) and the members already matched."""
+
+    id: dict[int, int] = field(default_factory=dict)  # see _short
+    phone: dict[int, int] = field(default_factory=dict)
+    card: dict[str, int] = field(default_factory=dict)
+    emp: dict[str, int] = field(default_factory=dict)  # "base path 工号"
+    matched: dict[int, int] = field(default_factory=dict)  # member pk → row number
+
+
+@dataclass
+class _CheckState:
+    ctx: Context
+    unions: _Unions
+    plan: MemberImportPlan
+    today: dt.date
+    seen: _Seen = field(default_factory=_Seen)
+    names: dict[int, str] = field(default_factory=dict)
+    result: Plan = field(default_factory=Plan)
+
+    def __post_init__(self) -> None:
+        self.result.payload = self.plan
+
+
 @register
 class MemberImport(ImportSpec):
     kind = "members"
@@ -310,9 +431,15 @@ class MemberImport(ImportSpec):
     perm = Perm.IMPORT
     view_perm = Perm.ROSTER_VIEW
     union_column = "union"
+    streams = True
     _new_member: Callable[[], Member]
     #: Numbers to encrypt once the check has passed (see :meth:`_defer`).
     _plain: list[str]
+    #: Keep the planned members (a check that may be written), or only count them.
+    _keep: bool = True
+    #: Members found outside what the importer may see (see :meth:`_is_foreign`).
+    _foreign: set[int]
+    _unions_by_id: dict[int, Union]
     notes = (
         "第一行可以是标题，表头可以在标题下面；列的顺序不限，多余的列会被忽略。",
         "同一身份证号的会员已存在时更新该会员，不会重复登记；没有身份证号时按本单位工号、"
@@ -325,145 +452,211 @@ class MemberImport(ImportSpec):
     # Checking ----------------------------------------------------------------------
 
     def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        return self._check_rows(rows, ctx)
+
+    def check_stream(self, rows: RowStream, ctx: Context, progress: Progress) -> Plan:
+        return self._check_rows(rows, ctx)
+
+    def _check_rows(self, rows: Iterable[Row], ctx: Context) -> Plan:
+        """Check the rows a batch at a time: each batch's stored members are looked up,
+        compared and dropped before the next is read, so neither the file's rows nor the
+        roster are ever in memory whole (only the keys seen, for duplicates in the file).
+        A check only (``ctx.commit`` false) keeps counts and samples, not the members
+        it would write."""
         self._new_member = member_factory()
         self._plain = []
-        unions = _Unions(ctx)
-        total = len(rows)
-        ids: dict[int, str] = {}  # row index → id hash (full numbers only)
+        self._keep = ctx.commit
+        self._foreign = set()
+        self._unions_by_id = {}
+        state = _CheckState(
+            ctx=ctx,
+            unions=_Unions(ctx),
+            plan=MemberImportPlan(record_id=ctx.record_id, file_name=ctx.file_name),
+            today=dt.date.today(),
+        )
+        state.names = {u.pk: u.name for u in state.unions.in_scope}
+        batch: list[Row] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                self._check_batch(batch, state)
+                batch = []
+        if batch:
+            self._check_batch(batch, state)
+        if self._foreign and ctx.actor is not None:
+            account_foreign_matches(ctx, ctx.actor, sorted(self._foreign))
+        return state.result
+
+    def _check_batch(self, rows: list[Row], state: _CheckState) -> None:
+        ctx, unions, seen = state.ctx, state.unions, state.seen
+        state.result.total += len(rows)
+        ids: dict[int, str] = {}  # row index in the batch → id hash (full numbers only)
         phones: dict[int, str] = {}
         row_union: dict[int, Union | None] = {}
+        emps: set[str] = set()
+        cards: set[str] = set()
         # Pass 1: resolve unions, hash numbers, find duplicates inside the file.
-        seen_id: dict[str, int] = {}
-        seen_phone: dict[str, int] = {}
-        seen_card: dict[str, int] = {}
-        seen_emp: dict[tuple[str, str], int] = {}
         for i, row in enumerate(rows):
             v = row.values
-            text = v.get("union") or ""
-            union: Union | None = ctx.default_union
-            if text:
-                found = unions.resolve(text)
-                if isinstance(found, str):
-                    ctx.error(row, "union", found)
-                    union = None
-                else:
-                    union = found
-            elif (
-                union is not None
-                and ctx.actor is not None
-                and not can(ctx.actor, Perm.IMPORT, union)
-            ):
-                ctx.error(row, "union", f"您没有向「{union.name}」导入的权限")
-                union = None
-            row_union[i] = union
+            row_union[i] = union = self._row_union(row, ctx, unions)
             number = v.get("id_number") or ""
             if number and not is_masked(number):
                 digest = crypto.lookup_hash(normalize_id_number(number), purpose="id")
                 ids[i] = digest
-                if digest in seen_id:
-                    ctx.error(
-                        row, "id_number", f"与第{rows[seen_id[digest]].number}行的身份证号重复"
-                    )
+                short = _short(digest)
+                if short in seen.id:
+                    ctx.error(row, "id_number", f"与第{seen.id[short]}行的身份证号重复")
                 else:
-                    seen_id[digest] = i
+                    seen.id[short] = row.number
             phone = v.get("phone") or ""
             if phone and not is_masked(phone):
                 digest = crypto.lookup_hash(normalize_phone(phone), purpose="phone")
                 phones[i] = digest
-                if digest in seen_phone:
-                    ctx.error(row, "phone", f"与第{rows[seen_phone[digest]].number}行的手机号重复")
+                short = _short(digest)
+                if short in seen.phone:
+                    ctx.error(row, "phone", f"与第{seen.phone[short]}行的手机号重复")
                 else:
-                    seen_phone[digest] = i
+                    seen.phone[short] = row.number
             card = v.get("card_no") or ""
             if card:
                 # As apply_fields stores it, so that keys match what is stored.
                 card = v["card_no"] = card.replace(" ", "").upper()
-                if card in seen_card:
-                    ctx.error(row, "card_no", f"与第{rows[seen_card[card]].number}行的会员证号重复")
+                cards.add(card)
+                if card in seen.card:
+                    ctx.error(row, "card_no", f"与第{seen.card[card]}行的会员证号重复")
                 else:
-                    seen_card[card] = i
+                    seen.card[card] = row.number
             emp = v.get("employee_no") or ""
             if emp and union is not None:
-                key = (unions.base_path(union), emp)
-                if key in seen_emp:
-                    ctx.error(row, "employee_no", f"与第{rows[seen_emp[key]].number}行的工号重复")
+                emps.add(emp)
+                key = f"{unions.base_path(union)} {emp}"
+                if key in seen.emp:
+                    ctx.error(row, "employee_no", f"与第{seen.emp[key]}行的工号重复")
                 else:
-                    seen_emp[key] = i
-        progress.update("check", total // 5, total)
-        # Pass 2: the members those keys already name, in a few queries.
+                    seen.emp[key] = row.number
+        # Pass 2: the members this batch's keys already name, in a few queries.
         base = Member.objects.select_related("union")
         by_hash: dict[str, list[Member]] = defaultdict(list)
         for m in _fetch(base, "id_number_hash", list(ids.values())):
             by_hash[m.id_number_hash].append(m)
         by_emp: dict[str, list[Member]] = defaultdict(list)
-        for m in _fetch(base, "employee_no", [k[1] for k in seen_emp]):
+        for m in _fetch(base, "employee_no", list(emps)):
             by_emp[m.employee_no].append(m)
-        by_card = {m.card_no: m for m in _fetch(base, "card_no", list(seen_card))}
+        by_card = {m.card_no: m for m in _fetch(base, "card_no", list(cards))}
         phone_owner: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         for pk, union_id, digest in _present("phone_hash", list(phones.values()), current=True):
             phone_owner[digest].append((pk, union_id, digest))
-        progress.update("check", total * 2 // 5, total)
         # Pass 3: each row's member, its fields, what changes.
-        plan = MemberImportPlan(record_id=ctx.record_id, file_name=ctx.file_name)
-        result = Plan(total=total, payload=plan)
-        matched_rows: dict[int, int] = {}  # member pk → row index
-        names = {u.pk: u.name for u in unions.in_scope}
-        today = dt.date.today()
         for i, row in enumerate(rows):
             try:
-                if i % 2000 == 0:
-                    progress.update("check", total * 2 // 5 + i * 3 // 5, total)
-                union = row_union[i]
-                existing = self._match(row, i, ctx, unions, union, ids, by_hash, by_emp, by_card)
+                existing = self._match(
+                    row, i, ctx, unions, row_union[i], ids, by_hash, by_emp, by_card
+                )
                 if existing is False:
-                    self._validate(row, ctx, union)
+                    self._validate(row, ctx, row_union[i])
                     continue
-                if existing is not None:
-                    if existing.pk in matched_rows:
-                        ctx.error(
-                            row,
-                            None,
-                            f"与第{rows[matched_rows[existing.pk]].number}行对应同一名会员"
-                            f"「{existing.name}」",
-                        )
-                        self._validate(row, ctx, union)
-                        continue
-                    matched_rows[existing.pk] = i
-                    names.setdefault(existing.union_id, existing.union.name)
-                    self._plan_update(row, ctx, existing, union, plan, result, names, today)
-                    target_pk: int | None = existing.pk
-                else:
-                    if union is None:
-                        if row.ok and not row.values.get("union"):
-                            ctx.error(row, "union", "必填，不能为空")
-                        # The row's other cells are checked all the same: every error
-                        # of a row is reported at once, not one round at a time.
-                        self._validate(row, ctx, None)
-                        continue
-                    self._plan_new(row, ctx, union, plan, result, today)
-                    target_pk = None
-                # Another current member already using this phone number.
-                phone_digest = phones.get(i)
-                if phone_digest:
-                    for pk, union_id, _ in phone_owner.get(phone_digest, ()):
-                        if pk != target_pk:
-                            where = self._where(pk, union_id, ctx)
-                            ctx.error(row, "phone", f"该手机号已登记在{where}名下，请核对")
-                            break
-                card = row.values.get("card_no") or ""
-                if card and card in by_card and by_card[card].pk != target_pk:
-                    other = by_card[card]
-                    ctx.error(
-                        row,
-                        "card_no",
-                        f"会员证号「{card}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号",
-                    )
+                target_pk = self._plan_row(row, row_union[i], existing, state)
+                if target_pk is False:
+                    continue
+                self._check_taken(row, ctx, target_pk, phones.get(i), phone_owner, by_card)
             finally:
                 # Done with this row's cells: free them as we go, so that the rows and
                 # the members planned from them are not all in memory at once.
                 row.values = {}
-        progress.update("check", total, total)
-        return result
+
+    def _row_union(self, row: Row, ctx: Context, unions: _Unions) -> Union | None:
+        """The union the row names (or the default one); ``None`` after an error."""
+        text = row.values.get("union") or ""
+        union: Union | None = ctx.default_union
+        if text:
+            found = unions.resolve(text)
+            if isinstance(found, str):
+                ctx.error(row, "union", found)
+                return None
+            return found
+        if union is not None and ctx.actor is not None and not can(ctx.actor, Perm.IMPORT, union):
+            ctx.error(row, "union", f"您没有向「{union.name}」导入的权限")
+            return None
+        return union
+
+    def _plan_row(
+        self, row: Row, union: Union | None, existing: Member | None, state: _CheckState
+    ) -> int | Literal[False] | None:
+        """Plan the row's update or new member; the pk it targets (``None``: new),
+        ``False`` when the row cannot be planned."""
+        ctx, result = state.ctx, state.result
+        if existing is not None:
+            if existing.pk in state.seen.matched:
+                ctx.error(
+                    row,
+                    None,
+                    f"与第{state.seen.matched[existing.pk]}行对应同一名会员「{existing.name}」",
+                )
+                self._validate(row, ctx, union)
+                return False
+            state.seen.matched[existing.pk] = row.number
+            state.names.setdefault(existing.union_id, existing.union.name)
+            self._plan_update(
+                row, ctx, existing, union, state.plan, result, state.names, state.today
+            )
+            return existing.pk
+        if union is None:
+            if row.ok and not row.values.get("union"):
+                ctx.error(row, "union", "必填，不能为空")
+            # The row's other cells are checked all the same: every error of a row is
+            # reported at once, not one round at a time.
+            self._validate(row, ctx, None)
+            return False
+        self._plan_new(row, ctx, union, state.plan, result, state.today)
+        return None
+
+    def _check_taken(
+        self,
+        row: Row,
+        ctx: Context,
+        target_pk: int | None,
+        phone_digest: str | None,
+        phone_owner: dict[str, list[tuple[int, int, str]]],
+        by_card: dict[str, Member],
+    ) -> None:
+        """Another current member already using this row's phone number or card."""
+        if phone_digest:
+            for pk, union_id, _ in phone_owner.get(phone_digest, ()):
+                if pk != target_pk:
+                    if self._is_foreign(ctx, pk, self._union(union_id)):
+                        ctx.error(row, "phone", f"该手机号的主人{FOREIGN_MEMBER}，请核对")
+                        break
+                    where = self._where(pk, union_id, ctx)
+                    ctx.error(row, "phone", f"该手机号已登记在{where}名下，请核对")
+                    break
+        card = row.values.get("card_no") or ""
+        if card and card in by_card and by_card[card].pk != target_pk:
+            other = by_card[card]
+            if self._is_foreign(ctx, other.pk, other.union):
+                ctx.error(
+                    row, "card_no", f"会员证号「{card}」{FOREIGN_MEMBER}，请换一个或留空自动编号"
+                )
+                return
+            ctx.error(
+                row,
+                "card_no",
+                f"会员证号「{card}」已被「{other.union.name}」的会员使用，请换一个或留空自动编号",
+            )
+
+    def _is_foreign(self, ctx: Context, pk: int, union: Union) -> bool:
+        """Is member ``pk`` (of ``union``) outside what the importer may see? Such a
+        match says no more than :data:`FOREIGN_MEMBER`, and is counted as a look-up of
+        personal data (:func:`account_foreign_matches`)."""
+        if ctx.actor is None or can(ctx.actor, Perm.ROSTER_VIEW, union):
+            return False
+        self._foreign.add(pk)
+        return True
+
+    def _union(self, union_id: int) -> Union:
+        union = self._unions_by_id.get(union_id)
+        if union is None:
+            union = self._unions_by_id[union_id] = Union.objects.get(pk=union_id)
+        return union
 
     def _where(self, pk: int, union_id: int, ctx: Context) -> str:
         union = Union.objects.get(pk=union_id)
@@ -502,6 +695,9 @@ class MemberImport(ImportSpec):
                 member = current[0]
                 if self._in_reach(ctx, member):
                     return member
+                if self._is_foreign(ctx, member.pk, member.union):
+                    ctx.error(row, "id_number", f"该身份证号{FOREIGN_MEMBER}")
+                    return False
                 where = self._where(member.pk, member.union_id, ctx)
                 ctx.error(
                     row,
@@ -535,6 +731,17 @@ class MemberImport(ImportSpec):
         self, row: Row, ctx: Context, member: Member, digest: str, key: str
     ) -> Member | Literal[False]:
         label = "工号" if key == "employee_no" else "会员证号"
+        # Out of reach first: nothing of a member the importer may not see is shown.
+        if not self._in_reach(ctx, member):
+            if self._is_foreign(ctx, member.pk, member.union):
+                ctx.error(row, key, f"{label}「{row.values.get(key)}」{FOREIGN_MEMBER}")
+            else:
+                ctx.error(
+                    row,
+                    key,
+                    f"{label}「{row.values.get(key)}」已被「{member.union.name}」的会员使用",
+                )
+            return False
         if digest and member.id_number_hash and member.id_number_hash != digest:
             ctx.error(
                 row,
@@ -542,11 +749,6 @@ class MemberImport(ImportSpec):
                 f"{label}「{row.values.get(key)}」已属于会员「{member.name}」"
                 f"（身份证号 {member.id_number_masked}），与本行的身份证号不符。若是更正身份证号，"
                 f"请在会员页面修改；若不是同一人，请更正{label}",
-            )
-            return False
-        if not self._in_reach(ctx, member):
-            ctx.error(
-                row, key, f"{label}「{row.values.get(key)}」已被「{member.union.name}」的会员使用"
             )
             return False
         masked = row.values.get("id_number") or ""
@@ -604,15 +806,16 @@ class MemberImport(ImportSpec):
                 ctx.error(row, "status", f"新会员不能直接登记为「{MemberStatus(status).label}」")
         if not row.ok:
             return
-        plan.new.append(
-            NewMember(
-                member=member,
-                join_kind=join_kind,
-                other_org=v.get("other_org") or "",
-                follow_up=follow_up,
-                row=row.number,
+        if self._keep:
+            plan.new.append(
+                NewMember(
+                    member=member,
+                    join_kind=join_kind,
+                    other_org=v.get("other_org") or "",
+                    follow_up=follow_up,
+                    row=row.number,
+                )
             )
-        )
         result.created += 1
         if len(result.new_samples) < PREVIEW_SAMPLES:
             result.new_samples.append(
@@ -740,11 +943,12 @@ class MemberImport(ImportSpec):
             for f in changed
             if f in _SHOWN
         }
-        plan.updates.append(
-            UpdatedMember(
-                member=after, fields=changed, changes=diff, change_kind=kind, row=row.number
+        if self._keep:
+            plan.updates.append(
+                UpdatedMember(
+                    member=after, fields=changed, changes=diff, change_kind=kind, row=row.number
+                )
             )
-        )
         result.updated += 1
         if len(result.samples) < PREVIEW_SAMPLES:
             result.samples.append(
@@ -763,6 +967,8 @@ class MemberImport(ImportSpec):
         or only previews, encrypts nothing. The placeholder holds no digit of the number
         and is no valid token: were it ever stored, decrypting it would fail loudly.
         """
+        if not self._keep:
+            return _PENDING  # a check only: nothing will be written
         self._plain.append(plain)
         return f"{_PENDING}{len(self._plain) - 1}"
 

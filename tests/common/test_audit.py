@@ -128,7 +128,7 @@ def test_the_migration_rewrites_stored_rows_into_pairs(world: World) -> None:
 
     from django.apps import apps
 
-    migration = import_module("gonghui.common.migrations.0004_auditentry_changes_as_pairs")
+    migration = import_module("gonghui.common.migrations.0005_auditentry_changes_as_pairs")
     # Rows as the services wrote them before: lone values, yes/no, pairs, nothing.
     legacy = [
         {"会员": "许妍慧", "状态": "候补"},

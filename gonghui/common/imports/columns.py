@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from gonghui.org.models import Union, User
 
-    from .engine import Context, Plan, Row
+    from .engine import Context, Plan, Row, RowStream
     from .progress import Progress
 
 
@@ -200,7 +200,15 @@ class ImportSpec:
                 return col
         raise KeyError(key)
 
+    #: True: the engine calls :meth:`check_stream` instead of :meth:`check`, so a large
+    #: file is never held as rows all at once.
+    streams: ClassVar[bool] = False
+
     def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        raise NotImplementedError
+
+    def check_stream(self, rows: RowStream, ctx: Context, progress: Progress) -> Plan:
+        """:meth:`check` over rows converted as they are read (iterate ``rows`` once)."""
         raise NotImplementedError
 
     def write(self, plan: Plan, ctx: Context, progress: Progress) -> None:

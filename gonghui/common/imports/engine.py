@@ -33,6 +33,7 @@ from gonghui.common.scope import Perm, can, grants
 
 from .bulk import large_cache
 from .columns import ImportSpec, header_key
+from .formulas import unneutral
 from .normalize import CellError, converter
 from .progress import Progress
 from .reader import (
@@ -55,6 +56,10 @@ MAX_STORED_ERRORS = 5000
 PREVIEW_SAMPLES = 20
 #: Warnings shown in the preview (the count is always exact).
 PREVIEW_WARNINGS = 200
+
+
+#: The first characters of a text cell that :func:`_convert` looks at again.
+_QUOTE_OR_EQUALS = frozenset("'=")
 
 
 def col_letter(index: int) -> str:
@@ -117,6 +122,8 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     #: What the import creates besides its rows, one each: 捐款活动「2024年一日捐」（第一中学工会）.
     creates: list[str] = field(default_factory=list)
+    #: Warnings counted but not listed (beyond what the preview shows anyway).
+    unlisted_warnings: int = 0
     payload: Any = None
 
     def preview(self) -> dict[str, Any]:
@@ -128,7 +135,7 @@ class Plan:
             "samples": self.samples,
             "new_samples": self.new_samples,
             "warnings": self.warnings[:PREVIEW_WARNINGS],
-            "warning_count": len(self.warnings),
+            "warning_count": len(self.warnings) + self.unlisted_warnings,
             "creates": self.creates,
         }
 
@@ -142,6 +149,9 @@ class Context:
     default_union: Union | None
     file_name: str
     record: ImportRecord | None = None
+    #: False for a check only: a spec need not keep what it would write, only counts
+    #: and samples.
+    commit: bool = True
     present: set[str] = field(default_factory=set)
     headers: dict[str, str] = field(default_factory=dict)
     columns_at: dict[str, int] = field(default_factory=dict)
@@ -150,6 +160,10 @@ class Context:
     #: A row may name a drive, an activity or a club not yet in the system: the import
     #: creates it (``Plan.creates``). Off (``--no-create``): such a row is an error.
     create_missing: bool = True
+    #: Text cells that start with ``=`` (see :meth:`formula_like`): the count, and the
+    #: warnings of the first ones.
+    formula_cells: int = 0
+    formula_notes: list[str] = field(default_factory=list)
 
     def error(self, row: Row, key: str | None, message: str) -> None:
         """Record a problem of ``row`` in column ``key`` (``None``: the row as a whole)."""
@@ -163,6 +177,18 @@ class Context:
         if message.startswith(plain) and len(message) > len(plain) + 1:
             message = message[len(plain) :]
         self.errors.append(RowError(row.number, header, message, self.columns_at.get(key)))
+
+    def formula_like(self, row: Row, key: str, text: str) -> None:
+        """Note a text cell that starts with ``=``: Excel may have run it as a formula
+        somewhere on its way; it imports as text, and exports protected."""
+        self.formula_cells += 1
+        if len(self.formula_notes) < PREVIEW_WARNINGS:
+            header = self.headers.get(key) or self.spec.column(key).header
+            shown = text if len(text) <= 30 else text[:30] + "…"
+            self.formula_notes.append(
+                f"第{row.number}行「{header}」以「=」开头（{shown}），像是 Excel 公式："
+                "将按文字原样导入（导出时会在前面加 ' 防止被当作公式执行），请确认这是本来的内容"
+            )
 
     def can(self, perm: Perm, union: Union) -> bool:
         if self.actor is None:
@@ -270,6 +296,32 @@ def find_header(
 # Reading ------------------------------------------------------------------------------
 
 
+class RowStream:
+    """The data rows of a sheet, converted as they are read, for a spec that checks in
+    batches (``ImportSpec.streams``): a row is built when the spec asks for it and freed
+    once the spec drops it, so a large file is never held as rows all at once.
+
+    ``len()`` is the sheet's height below the header (an upper bound, for progress);
+    ``count`` is the number of data rows handed out so far. Iterate once.
+    """
+
+    def __init__(self, source: Iterator[Row], total: int, max_rows: int) -> None:
+        self._source = source
+        self.total = total
+        self.max_rows = max_rows
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self._source:
+            self.count += 1
+            if self.count > self.max_rows:
+                raise too_many_rows(self.max_rows)
+            yield row
+
+
 def read_rows(
     spec: ImportSpec,
     path: Path,
@@ -277,6 +329,25 @@ def read_rows(
     progress: Progress,
 ) -> tuple[list[Row], Layout]:
     """Open the file, find the header, convert every cell. Raises :class:`FileProblem`."""
+    from django.conf import settings
+
+    stream, layout = stream_rows(spec, path, ctx, progress)
+    rows = list(stream)
+    if len(rows) > settings.GONGHUI_IMPORT_MAX_ROWS:
+        raise too_many_rows(settings.GONGHUI_IMPORT_MAX_ROWS)
+    if not rows:
+        raise FileProblem(f"工作表「{layout.sheet}」只有表头，没有数据行。")
+    return rows, layout
+
+
+def stream_rows(
+    spec: ImportSpec,
+    path: Path,
+    ctx: Context,
+    progress: Progress,
+) -> tuple[RowStream, Layout]:
+    """Open the file and find the header; the rows are converted as they are iterated.
+    Raises :class:`FileProblem`."""
     from django.conf import settings
 
     book = open_workbook(path, file_name=ctx.file_name, sheet_hints=spec.sheet_hints)
@@ -332,12 +403,9 @@ def read_rows(
         headers=headers,
         ignored=ignored,
     )
-    rows = _convert(spec, sheet, header_index, columns, ctx, progress)
-    if len(rows) > settings.GONGHUI_IMPORT_MAX_ROWS:
-        raise too_many_rows(settings.GONGHUI_IMPORT_MAX_ROWS)
-    if not rows:
-        raise FileProblem(f"工作表「{sheet.name}」只有表头，没有数据行。")
-    return rows, layout
+    total = max(sheet.height - header_index - 1, 0)
+    source = _convert(spec, sheet, header_index, columns, ctx, progress)
+    return RowStream(source, total, settings.GONGHUI_IMPORT_MAX_ROWS), layout
 
 
 def _convert(
@@ -347,14 +415,13 @@ def _convert(
     columns: dict[str, int],
     ctx: Context,
     progress: Progress,
-) -> list[Row]:
+) -> Iterator[Row]:
     plan: list[tuple[str, int, Any, bool]] = []
     for key, absolute in columns.items():
         col = spec.column(key)
         required = col.required and not (key == spec.union_column and ctx.default_union)
         plan.append((key, absolute - sheet.col_offset, converter(col), required))
     total = max(sheet.height - header_index - 1, 0)
-    rows: list[Row] = []
     index_set = [j for _, j, _, _ in plan]
     width_needed = max(index_set) + 1 if index_set else 0
     uncomputed = sheet.uncomputed
@@ -383,6 +450,10 @@ def _convert(
                 values[key] = None
                 continue
             raw = cells[j]
+            if type(raw) is str and raw[:1] in _QUOTE_OR_EQUALS:
+                raw = unneutral(raw)  # as an export protected it
+                if raw[:1] == "=":
+                    ctx.formula_like(row, key, raw)
             try:
                 value = convert(raw)
             except CellError as exc:
@@ -392,9 +463,8 @@ def _convert(
             if required and (value is None or value == ""):
                 ctx.error(row, key, "必填，不能为空")
             values[key] = value
-        rows.append(row)
+        yield row
     progress.update("read", total, total)
-    return rows
 
 
 # Running ------------------------------------------------------------------------------
@@ -490,18 +560,31 @@ def _run_import(
         file_name=file_name,
         record=record,
         create_missing=create_missing,
+        commit=commit,
     )
     try:
         check_permission(spec, actor, default_union)
-        rows, layout = read_rows(spec, path, ctx, progress)
-        plan = spec.check(rows, ctx, progress)
-        # The plan holds what is to be written; the rows' own values can go (a 100,000
-        # row import should not keep both in memory while it writes).
-        rows.clear()
+        if spec.streams:
+            # Reading and checking go row by row together: one progress, the check's.
+            stream, layout = stream_rows(spec, path, ctx, _Renamed(progress, "check"))
+            plan = spec.check_stream(stream, ctx, progress)
+            progress.update("check", stream.count, stream.count)
+            if not stream.count:
+                raise FileProblem(f"工作表「{layout.sheet}」只有表头，没有数据行。")
+            del stream
+        else:
+            rows, layout = read_rows(spec, path, ctx, progress)
+            plan = spec.check(rows, ctx, progress)
+            # The plan holds what is to be written; the rows' own values can go (a
+            # 100,000 row import should not keep both in memory while it writes).
+            rows.clear()
     except FileProblem as exc:
         result = Result(ok=False, problem=exc.message)
         _finish(record, result, ImportStatus.INVALID)
         return result
+    if ctx.formula_notes:
+        plan.warnings[:0] = ctx.formula_notes
+        plan.unlisted_warnings += ctx.formula_cells - len(ctx.formula_notes)
     result = Result(ok=not ctx.errors, errors=ctx.errors, plan=plan, layout=layout)
     if layout.ignored:
         result.notices.append(
@@ -532,6 +615,19 @@ def _run_import(
     finally:
         progress.finish()
     return result
+
+
+class _Renamed(Progress):
+    """Passes the updates on under one phase, but the last: the end of the reading is
+    not yet the end of the check, which reports its own end."""
+
+    def __init__(self, inner: Progress, phase: str) -> None:
+        self.inner = inner
+        self.phase = phase
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if done < total:
+            self.inner.update(self.phase, done, total)
 
 
 def _finish(record: ImportRecord | None, result: Result, status: str) -> None:

@@ -10,16 +10,20 @@ returns at once; the page polls the record.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
+import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from gonghui.common import audit
@@ -83,10 +87,11 @@ def purge_old_uploads() -> int:
     one that passed but was never confirmed, until this runs: whenever an import
     starts. Folders no record points to (left by a crash) go the same way.
     """
+    recover_orphans()
     cutoff = timezone.now() - timedelta(days=settings.GONGHUI_IMPORT_KEEP_DAYS)
     count = 0
-    stale = ImportRecord.objects.filter(created_at__lt=cutoff).exclude(stored_file="")
-    for record in stale.exclude(status__in=[ImportStatus.CHECKING, ImportStatus.RUNNING]):
+    # Whatever state it is in: an import busy for days is long dead (and recovered above).
+    for record in ImportRecord.objects.filter(created_at__lt=cutoff).exclude(stored_file=""):
         discard_file(record)
         count += 1
     root = upload_dir()
@@ -136,8 +141,16 @@ def new_record(
 
 
 def run_job(record_id: int, *, commit: bool, ip: str | None = None) -> Result | None:
-    """Check (and with ``commit`` write) the file of record ``record_id``."""
+    """Check (and with ``commit`` write) the file of record ``record_id``; then start
+    the next queued import, this one's slot being free."""
+    try:
+        with heartbeat(record_id):
+            return _run_job(record_id, commit=commit, ip=ip)
+    finally:
+        start_queued()
 
+
+def _run_job(record_id: int, *, commit: bool, ip: str | None) -> Result | None:
     record = ImportRecord.objects.select_related("union", "actor").get(pk=record_id)
     spec = get_spec(record.kind)
     actor: User | None = record.actor
@@ -169,36 +182,206 @@ def run_job(record_id: int, *, commit: bool, ip: str | None = None) -> Result | 
     finally:
         audit.current_ip.reset(token)
         progress.finish()
-    # Written: the file is done with. A whole-file problem: there is nothing to mark.
-    # Row errors (or a check awaiting confirmation): kept for the marked file, until
-    # purge_old_uploads.
-    if result.written or result.problem:
+    # Ended (written, or failed when writing): the file is done with. A whole-file
+    # problem: there is nothing to mark. Row errors (or a check awaiting confirmation):
+    # kept for the marked file, until purge_old_uploads.
+    if result.written or result.problem or commit:
         discard_file(record)
     return result
 
 
 def start_job(record: ImportRecord, *, commit: bool, ip: str | None = None) -> None:
-    """Run :func:`run_job` in a background thread (inline when the setting says so)."""
+    """Queue the check (or, with ``commit``, the write) of ``record`` and start what the
+    caps allow (see :func:`start_queued`)."""
+    record.status = ImportStatus.QUEUED
+    record.queued_commit = commit
+    record.client_ip = ip
+    fields = ["status", "queued_commit", "client_ip"]
     if commit:
-        record.status = ImportStatus.RUNNING
         record.progress_total = record.total_rows
-        record.save(update_fields=["status", "progress_total"])
+        fields.append("progress_total")
+    record.save(update_fields=fields)
+    start_queued()
+
+
+def start_queued() -> list[int]:
+    """Start the queued imports the caps leave room for, oldest first; their ids.
+
+    ``GONGHUI_IMPORT_MAX_RUNNING`` imports run at once in all, at most
+    ``GONGHUI_IMPORT_MAX_RUNNING_PER_USER`` of one user; the others wait, queued. The
+    count is taken from the records, not from this process, so that it holds across
+    the server's processes; the claim is serialised by a lock in the database.
+    """
+    claimed = _claim_slots()
+    for record_id, commit, ip in claimed:
+        _launch(record_id, commit=commit, ip=ip)
+    return [c[0] for c in claimed]
+
+
+def _claim_slots() -> list[tuple[int, bool, str | None]]:
+    queued = ImportRecord.objects.filter(status=ImportStatus.QUEUED)
+    if not queued.exists():
+        return []
+    claimed: list[tuple[int, bool, str | None]] = []
+    with transaction.atomic():
+        _lock_queue()
+        running = list(_running().values_list("actor_id", flat=True))
+        per_user: dict[int | None, int] = {}
+        for actor_id in running:
+            per_user[actor_id] = per_user.get(actor_id, 0) + 1
+        total = len(running)
+        room = settings.GONGHUI_IMPORT_MAX_RUNNING - total
+        for pk, actor_id, commit, ip in queued.order_by("id").values_list(
+            "pk", "actor_id", "queued_commit", "client_ip"
+        ):
+            if room <= 0:
+                break
+            if per_user.get(actor_id, 0) >= settings.GONGHUI_IMPORT_MAX_RUNNING_PER_USER:
+                continue
+            status = ImportStatus.RUNNING if commit else ImportStatus.CHECKING
+            won = ImportRecord.objects.filter(pk=pk, status=ImportStatus.QUEUED).update(
+                status=status, heartbeat_at=timezone.now(), worker=_worker_name()
+            )
+            if won:
+                claimed.append((pk, commit, ip))
+                per_user[actor_id] = per_user.get(actor_id, 0) + 1
+                room -= 1
+    return claimed
+
+
+def _lock_queue() -> None:
+    """Serialise the claims of every process. PostgreSQL: a transaction-scoped advisory
+    lock. SQLite: a write first, which takes the database's single write lock."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_QUEUE_LOCK])
+        else:
+            table = connection.ops.quote_name(ImportRecord._meta.db_table)
+            cursor.execute(f"UPDATE {table} SET id = id WHERE id = -1")
+
+
+#: The advisory lock of the import queue (any number no other code uses).
+_QUEUE_LOCK = 7_302_410
+
+
+def _running() -> Any:
+    """The imports that hold a slot: busy, with a recent heartbeat."""
+    return ImportRecord.objects.filter(
+        status__in=ACTIVE, heartbeat_at__gte=timezone.now() - _stale_after()
+    )
+
+
+def queue_position(record: ImportRecord) -> int:
+    """How many queued imports are ahead of ``record``."""
+    return ImportRecord.objects.filter(status=ImportStatus.QUEUED, pk__lt=record.pk).count()
+
+
+def _launch(record_id: int, *, commit: bool, ip: str | None) -> None:
+    """Run :func:`run_job` in a background thread (inline when the setting says so)."""
     if not settings.GONGHUI_IMPORT_BACKGROUND:
-        run_job(record.pk, commit=commit, ip=ip)
+        run_job(record_id, commit=commit, ip=ip)
         return
+    record_pk = record_id
 
     def target() -> None:
         try:
-            run_job(record.pk, commit=commit, ip=ip)
+            run_job(record_pk, commit=commit, ip=ip)
         finally:
-            _threads.pop(record.pk, None)
+            _threads.pop(record_pk, None)
             # This thread's own database connection: close it, or it lingers.
             connection.close()
             close_old_connections()
 
-    thread = threading.Thread(target=target, name=f"import-{record.pk}", daemon=True)
-    _threads[record.pk] = thread
+    thread = threading.Thread(target=target, name=f"import-{record_pk}", daemon=True)
+    _threads[record_pk] = thread
     thread.start()
+
+
+# Crashes ------------------------------------------------------------------------------
+
+ACTIVE = (ImportStatus.CHECKING, ImportStatus.RUNNING)
+#: Why a recovered import failed.
+ORPHANED = "导入进程意外中止，未写入任何数据，请重新导入"
+#: Seconds between two heartbeats of a running import.
+HEARTBEAT_SECONDS = 30
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def _stale_after() -> timedelta:
+    return timedelta(minutes=settings.GONGHUI_IMPORT_STALE_MINUTES)
+
+
+@contextmanager
+def heartbeat(record_id: int) -> Iterator[None]:
+    """Mark ``record_id`` alive every :data:`HEARTBEAT_SECONDS` while the block runs,
+    from a thread with its own connection. (On SQLite a write transaction holds the
+    database: a beat that cannot get in is skipped, the stale limit allows for it.)"""
+    ImportRecord.objects.filter(pk=record_id).update(
+        heartbeat_at=timezone.now(), worker=_worker_name()
+    )
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    ImportRecord.objects.filter(pk=record_id).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    log.info("heartbeat of import %s skipped", record_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"import-beat-{record_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def _dead_here(worker: str) -> bool:
+    """True when ``worker`` (``host:pid``) names a process of this machine that is gone."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def recover_orphans() -> int:
+    """Mark failed every import left busy by a process that is gone (killed, crashed,
+    restarted): its heartbeat is older than ``GONGHUI_IMPORT_STALE_MINUTES``, or the
+    process that ran it on this machine no longer exists. Their uploads are deleted.
+    Nothing was written by them: a write is one transaction. Returns how many.
+
+    Called when the server starts (``gonghui serve``, and so ``gonghui demo``) and
+    before every upload is stored."""
+    cutoff = timezone.now() - _stale_after()
+    busy = ImportRecord.objects.filter(status__in=ACTIVE).only(
+        "pk", "heartbeat_at", "worker", "stored_file", "created_at"
+    )
+    count = 0
+    for record in busy:
+        beat = record.heartbeat_at or record.created_at
+        if beat >= cutoff and not (record.worker and _dead_here(record.worker)):
+            continue
+        updated = ImportRecord.objects.filter(pk=record.pk, status__in=ACTIVE).update(
+            status=ImportStatus.FAILED, message=ORPHANED, finished_at=timezone.now()
+        )
+        if updated:
+            log.warning("import %s recovered: its process is gone", record.pk)
+            discard_file(record)
+            count += 1
+    return count
 
 
 def wait(record_id: int, timeout: float = 60) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .engine import RowError, col_letter
+from .formulas import neutral
 
 AUTHOR = "工会工作台"
 ERROR_SHEET = "错误说明"
@@ -534,6 +535,8 @@ def _plan_error_sheet(book: _Book, errors: Sequence[RowError], changed: _Changes
 
 def _error_sheet_xml(errors: Sequence[RowError]) -> Iterator[str]:
     def text(ref: str, value: str) -> str:
+        # An inline string is never evaluated; the ' keeps it so when the cell is edited.
+        value = neutral(value)
         return (
             f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
         )

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -111,7 +111,10 @@ def _context(request: AuthedRequest, record: ImportRecord) -> dict[str, Any]:
         "errors": errors,
         "more_errors": max(record.error_count - len(errors), 0),
         "progress": read_progress(record.pk) if not record.is_finished else None,
-        "busy": record.status in (ImportStatus.CHECKING, ImportStatus.RUNNING),
+        "busy": record.status in (ImportStatus.QUEUED, *jobs.ACTIVE),
+        "queue_position": (
+            jobs.queue_position(record) if record.status == ImportStatus.QUEUED else 0
+        ),
         "is_owner": record.actor_id == request.user.pk,
         "can_mark": bool(record.errors) and bool(record.stored_file),
         "notices": [n for n in record.message.splitlines() if n] if not record.error_count else [],
@@ -126,6 +129,11 @@ def record_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def record_status(request: AuthedRequest, pk: int) -> HttpResponse:
     """The polled fragment: progress while busy, the outcome once finished."""
     record = _record_or_404(request, pk)
+    if record.status == ImportStatus.QUEUED:
+        # A slot may have been freed by a process that is gone: look again.
+        jobs.recover_orphans()
+        if jobs.start_queued():
+            record.refresh_from_db()
     return render_page(
         request,
         "imports/detail.html",
@@ -149,13 +157,15 @@ def record_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("只有上传该文件的人可以确认导入。")
     # Claim the record atomically, so a double click cannot start two writes.
     claimed = ImportRecord.objects.filter(pk=record.pk, status=ImportStatus.READY).update(
-        status=ImportStatus.RUNNING
+        status=ImportStatus.QUEUED,
+        queued_commit=True,
+        client_ip=_client_ip(request),
+        progress_total=F("total_rows"),
     )
     if not claimed:
         messages.warning(request, "该导入已经确认过或已失效。")
         return redirect("imports:detail", pk=record.pk)
-    record.refresh_from_db()
-    jobs.start_job(record, commit=True, ip=_client_ip(request))
+    jobs.start_queued()
     return redirect("imports:detail", pk=record.pk)
 
 
@@ -164,14 +174,20 @@ def record_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     record = _record_or_404(request, pk)
     if record.actor_id != request.user.pk:
         raise PermissionDenied("只有上传该文件的人可以放弃导入。")
+    # One left busy by a crashed process is failed first, and so may be cancelled.
+    jobs.recover_orphans()
     updated = ImportRecord.objects.filter(
-        pk=record.pk, status__in=[ImportStatus.READY, ImportStatus.INVALID]
+        pk=record.pk,
+        status__in=[ImportStatus.READY, ImportStatus.INVALID, ImportStatus.QUEUED],
     ).update(
         status=ImportStatus.FAILED, message="已放弃，未写入任何数据。", finished_at=timezone.now()
     )
-    if updated:
+    record.refresh_from_db()
+    if updated or (record.status == ImportStatus.FAILED and record.message == jobs.ORPHANED):
         jobs.discard_file(record)
         messages.success(request, "已放弃这次导入，上传的文件已删除。")
+    elif record.status in jobs.ACTIVE:
+        messages.warning(request, "这次导入正在进行，不能放弃；请等它结束。")
     return redirect("imports:upload", kind=record.kind)
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .columns import Column, ColumnType, ImportSpec
 from .engine import RowError
+from .formulas import neutral
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -249,7 +250,7 @@ def _cell_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         # Money as a number cell; the importer reads it back to the same two places.
         return float(value)
-    return value
+    return neutral(value)
 
 
 def _save(wb: Workbook) -> bytes:
@@ -364,7 +365,7 @@ def _error_sheet(wb: Workbook, errors: Sequence[RowError]) -> None:
     for cell in ws[1]:
         cell.font = _styles().bold
     for e in errors:
-        ws.append([e.row, e.column, e.message])
+        ws.append([e.row, neutral(e.column), neutral(e.message)])
     ws.column_dimensions["C"].width = 80
 
 
@@ -390,7 +391,7 @@ def _rebuild(
         while next_row < r:
             ws.append([])
             next_row += 1
-        values: list[Any] = [None] * col_offset + [None if c == "" else c for c in cells]
+        values: list[Any] = [None] * col_offset + [None if c == "" else neutral(c) for c in cells]
         if r + 1 in last_marked:
             out: list[Any] = []
             width = max(len(values), last_marked[r + 1] + 1)
@@ -412,5 +413,5 @@ def _rebuild(
     errors_ws = wb.create_sheet("错误说明")
     errors_ws.append(["行", "列", "问题"])
     for e in errors:
-        errors_ws.append([e.row, e.column, e.message])
+        errors_ws.append([e.row, neutral(e.column), neutral(e.message)])
     return _save(wb)

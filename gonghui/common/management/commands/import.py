@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gonghui.common.errors import ServiceError
 from gonghui.common.imports.columns import get_spec, kinds
 from gonghui.common.imports.engine import run_import
-from gonghui.common.imports.jobs import new_record
+from gonghui.common.imports.jobs import heartbeat, new_record
 from gonghui.common.imports.progress import Progress, StreamProgress
 from gonghui.common.imports.xlsx import marked_file
 from gonghui.org.queries import find_union
@@ -84,17 +84,19 @@ class Command(BaseCommand):
         stream = getattr(self.stderr, "_out", sys.stderr)
         progress: Progress = Progress() if opts["quiet"] else StreamProgress(stream)
         started = time.monotonic()
-        result = run_import(
-            spec=spec,
-            path=path,
-            file_name=path.name,
-            actor=None,
-            default_union=union,
-            commit=not opts["dry_run"],
-            progress=progress,
-            record=record,
-            create_missing=not opts["no_create"],
-        )
+        # Signs of life, so that a server starting meanwhile does not take it for crashed.
+        with heartbeat(record.pk):
+            result = run_import(
+                spec=spec,
+                path=path,
+                file_name=path.name,
+                actor=None,
+                default_union=union,
+                commit=not opts["dry_run"],
+                progress=progress,
+                record=record,
+                create_missing=not opts["no_create"],
+            )
         progress.finish()
         elapsed = time.monotonic() - started
         if result.problem:

@@ -21,9 +21,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress.server import create_server
 
+        from gonghui.common.imports.jobs import recover_orphans
         from gonghui.wsgi import application
 
         host, port = opts["host"], opts["port"]
+        # Imports left busy by a process that is gone (killed, crashed) fail now, with
+        # their uploads deleted, instead of showing 正在导入 forever.
+        recovered = recover_orphans()
+        if recovered:
+            self.stdout.write(f"已把 {recovered} 个中断的导入标记为失败（未写入任何数据）。")
         try:
             # Bind first, so that "started" is printed only when it really is.
             server = create_server(

@@ -61,7 +61,7 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("common", "0003_import_record")]
+    dependencies = [("common", "0004_importrecord_queue")]
 
     # The old pages read [old, new] already, so the rewritten rows need no undoing.
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)]
