@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from gonghui.common.imports.columns import Column, ColumnType, ImportSpec, register
 from gonghui.common.imports.engine import Context, Plan, Row
-from gonghui.common.imports.names import NameIndex, union_index
+from gonghui.common.imports.names import NameIndex, name_key, union_index
 from gonghui.common.imports.progress import Progress
 from gonghui.common.scope import Perm, visible
 from gonghui.members.matching import MEMBER_COLUMNS, MemberMatcher, member_cells
@@ -59,7 +59,7 @@ COLUMNS: tuple[Column, ...] = (
         },
         example="个人",
         width=8,
-        note="留空为个人",
+        note="留空为个人（获奖者是工会组织的全名时为集体）",
     ),
     Column(
         "title",
@@ -155,6 +155,18 @@ class HonourImport(ImportSpec):
     )
 
     def check(self, rows: list[Row], ctx: Context, progress: Progress) -> Plan:
+        unions = union_index(self._in_reach(ctx))
+        for r in rows:
+            # 类型 left blank, and 获奖者 is the full name of a union (and no member's
+            # number is given): a collective honour, as the sheet plainly means.
+            v = r.values
+            if (
+                not v.get("kind")
+                and v.get("name")
+                and not any(v.get(k) for k in ("id_number", "employee_no", "card_no"))
+                and unions.by_key.get(name_key(v["name"]))
+            ):
+                v["kind"] = HonourKind.COLLECTIVE
         people = [
             r
             for r in rows
@@ -171,7 +183,6 @@ class HonourImport(ImportSpec):
             else Union.objects.values("pk")
         ).values_list("member_id", "union_id", "recipient", "title", "date")
         existing = {(m, t, d) if m else (u, r, t, d) for m, u, r, t, d in stored}
-        unions = union_index(self._in_reach(ctx))
         seen: dict[tuple[Any, ...], int] = {}
         today = dt.date.today()
         for row in rows:

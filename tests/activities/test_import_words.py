@@ -253,3 +253,17 @@ def test_a_collective_honour_naming_a_union_out_of_reach_or_ambiguously(
         "第4行「获奖人」：「第二中学工会」不是您可以导入的范围内的工会组织：请写工会组织的名称，"
         "或导入时指定这项集体荣誉归入的工会（网页上选择「导入到」，命令行用 --union）",
     ]
+
+
+def test_a_blank_kind_naming_a_union_in_full_is_a_collective(world: World, tmp_path: Path) -> None:
+    rows = [
+        ["获奖者", "荣誉称号", "级别", "日期"],
+        ["高中部分工会", "工人先锋号", "市级", "2025-04-28"],
+        ["张三", "优秀教师", "市级", "2025-04-28"],
+    ]
+    result = run(tmp_path, "honours", rows, actor=world.chair, union=world.school)
+    assert result.written, result.error_lines()
+    assert sorted(Honour.objects.values_list("recipient", "kind", "union__code")) == [
+        ("张三", "individual", "YZGZYW"),
+        ("高中部分工会", "collective", "YZGZ"),
+    ]

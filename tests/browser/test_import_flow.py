@@ -36,7 +36,7 @@ def test_import_with_errors_fix_and_find_the_members(
     ws.append(["第一中学工会会员名册"])
     ws.append(["姓名", "身份证号", "所属工会", "会员状态"])
     ws.append(["浏览器甲", good, "高中语文组", "在册"])
-    ws.append(["浏览器乙", fixed[:-1] + ("0" if fixed[-1] != "0" else "1"), "高中语文组", "在职"])
+    ws.append(["浏览器乙", fixed[:-1] + ("0" if fixed[-1] != "0" else "1"), "高中语文组", "出差"])
     for row in ws.iter_rows(min_row=3, min_col=2, max_col=2):
         row[0].number_format = "@"
     original = tmp_path / "名册.xlsx"
@@ -57,7 +57,7 @@ def test_import_with_errors_fix_and_find_the_members(
     expect(errors).to_have_count(2)
     expect(errors.nth(0)).to_contain_text("第4行")
     expect(errors.nth(0)).to_contain_text("校验位错误")
-    expect(errors.nth(1)).to_contain_text("「在职」不在可选范围内")
+    expect(errors.nth(1)).to_contain_text("「出差」不在可选范围内")
     expect(status).to_contain_text("没有写入任何数据")
 
     with page.expect_download() as info:
