@@ -9,8 +9,9 @@ Three measurements, each in a fresh process against the database of ``bench_impo
 - ``check``: the check of a new file into an empty roster (``commit=False``);
 - ``three``: three such checks at once, in three threads of one process, as three
   uploads run in one web process;
-- ``recheck``: the file is imported first (in a process of its own), then checked
-  again unchanged: every row finds its stored member.
+- ``recheck``: the file is imported first (in a process of its own: ``write`` in the
+  table, the check and the write of a confirmed import), then checked again unchanged:
+  every row finds its stored member.
 
 Each prints the wall time and the process's peak resident memory (``ru_maxrss``, which
 includes Django). The figures go in ``bench/README.md``.
@@ -127,7 +128,9 @@ def main() -> None:
         _run([*setup, "--file", str(path)], env)
         if mode == "recheck":
             write = [str(HERE / "bench_import.py"), "--child", "gonghui", "--db", args.db]
-            _run([*write, "--file", str(path)], env)
+            written = json.loads(_run([*write, "--file", str(path)], env).strip().splitlines()[-1])
+            written["mode"] = "write"
+            results.append(written)
         me = [__file__, "--child", mode, "--db", args.db, "--file", str(path)]
         results.append(json.loads(_run(me, env).strip().splitlines()[-1]))
     print()
