@@ -165,7 +165,10 @@ def _write_table(zf: zipfile.ZipFile, snap: Snapshot, table: Table) -> dict[str,
     with zf.open(f"{DATA_DIR}{table.name}.jsonl", "w", force_zip64=True) as out:
         for row in snap.rows(table):
             values = [enc(v) for enc, v in zip(encoders, row, strict=True)]
-            line = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            # Keys sorted: PostgreSQL (jsonb) keeps an object's keys in an order of its own,
+            # and the same data must give the same checksum on either engine.
+            text = json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            line = text.encode() + b"\n"
             digest.update(line)
             out.write(line)
             rows += 1
