@@ -5,6 +5,8 @@ gonghui serve [--host 127.0.0.1] [--port 8000]
 gonghui import KIND FILE [--union NAME]
 gonghui export KIND FILE [--union NAME]
 gonghui report --union NAME --from YYYY-MM-DD --to YYYY-MM-DD --format json
+gonghui backup FILE | --dir DIR [--keep N]
+gonghui restore FILE [--force [--yes]]
 gonghui migrate, gonghui createsuperuser, …
 """
 
