@@ -20,7 +20,9 @@ Variables:
                             progress when several server processes run
 ``GONGHUI_HTTPS``           ``1`` when served over HTTPS (behind a TLS-terminating proxy)
 ``GONGHUI_CSRF_TRUSTED_ORIGINS``  e.g. ``https://gonghui.example.cn``
-``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_LOCK_MINUTES``  lockout (default 5 / 15)
+``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_MAX_FAILURES_PER_ADDRESS`` /
+``GONGHUI_LOGIN_LOCK_MINUTES``  login throttle: failures before a wait, per account and
+                            per client address, and the longest wait (default 5 / 30 / 15)
 ``GONGHUI_IMPORT_MAX_BYTES`` / ``GONGHUI_IMPORT_MAX_ROWS``  the largest import accepted
                             (default 60 MB / 300,000 data rows)
 ``GONGHUI_IMPORT_KEEP_DAYS``  days an uploaded file that failed its check is kept for the
@@ -239,9 +241,15 @@ CSRF_FAILURE_VIEW = "gonghui.common.views.csrf_failure"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout: this many failed logins in a row lock the account for this many minutes.
+# Login throttle (gonghui.org.throttle): from this many failures in a row an account,
+# or a client address, waits before the next try: one minute, doubling with each further
+# failure, up to LOCK_MINUTES. A browser where the account logged in before is not held
+# by the account's wait (the address's wait still applies). Behind the TLS proxy
+# (GONGHUI_HTTPS) the client address is the one the proxy appends to X-Forwarded-For.
 GONGHUI_LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+GONGHUI_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
 GONGHUI_LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+GONGHUI_LOGIN_TRUST_FORWARDED_FOR = env_bool("HTTPS", False)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12

@@ -118,13 +118,10 @@ class Union(TimeStampedModel):
 class User(AbstractUser):
     """Someone who logs in: an officer, or a member using self-service.
 
-    ``failed_logins`` and ``locked_until`` implement the lockout in
-    :class:`gonghui.org.auth.LockoutModelBackend`.
+    Failed logins are counted in :class:`LoginThrottle`, not here.
     """
 
     full_name = models.CharField("姓名", max_length=50, blank=True)
-    failed_logins = models.PositiveSmallIntegerField("连续登录失败次数", default=0)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
 
     class Meta:
         verbose_name = "用户"
@@ -165,3 +162,24 @@ class RoleAssignment(TimeStampedModel):
         if self.portfolio:
             label = f"{self.get_portfolio_display()}{label}"
         return f"{self.union.name} {label}"
+
+
+class LoginThrottle(models.Model):
+    """Failed logins counted per key: ``user:<登录名>`` (whether or not the name exists,
+    so the answer never tells which do) or ``addr:<client address>``.
+
+    In the database, not in a process's memory or a local cache, so that every server
+    process counts the same failures (``gonghui.org.throttle``).
+    """
+
+    key = models.CharField("键", max_length=200, unique=True)
+    failures = models.PositiveIntegerField("失败次数", default=0)
+    last_failure_at = models.DateTimeField("最近失败", null=True, blank=True)
+    blocked_until = models.DateTimeField("暂停至", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "登录限速"
+        verbose_name_plural = "登录限速"
+
+    def __str__(self) -> str:
+        return f"{self.key}（{self.failures} 次）"

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from gonghui.common.errors import ServiceError
 from gonghui.common.models import AuditAction
 from gonghui.common.scope import Perm, forget, grants, require
 
+from . import throttle
 from .choices import ALLOWED_CHILDREN, Portfolio, Role, UnionKind
 from .models import RoleAssignment, Union, User, path_segment, subtree_q
 
@@ -281,29 +281,34 @@ def _home_union(user: User) -> Union | None:
 
 
 @transaction.atomic
-def login_failed(*, user: User) -> None:
-    """Count a wrong password; lock the account after too many in a row. Audited."""
-    union = _home_union(user)
-    # F() so two wrong passwords at the same moment both count.
-    User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
-    user.refresh_from_db(fields=["failed_logins"])
-    audit.record(
-        actor=user,
-        action=AuditAction.LOGIN_FAILED,
-        obj=user,
-        union=union,
-        summary=f"登录失败（连续第 {user.failed_logins} 次）",
-    )
-    if user.failed_logins >= settings.GONGHUI_LOGIN_MAX_FAILURES:
-        until = timezone.now() + dt.timedelta(minutes=settings.GONGHUI_LOGIN_LOCK_MINUTES)
-        User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
-        audit.record(
-            actor=user,
-            action=AuditAction.LOCKED,
-            obj=user,
-            union=union,
-            summary=f"连续登录失败，账号锁定至 {timezone.localtime(until):%H:%M}",
+def login_failed(*, user: User | None, username: str, address: str, paused: bool = False) -> None:
+    """Count a failed login against the name typed and the client address (a pause grows
+    with each one, ``org.throttle``) and audit it: a known account's failure goes to its
+    chairs' log, an unknown name's to the top of the log. The password is never kept."""
+    account, addr = throttle.record_failure(username=username, address=address)
+    union = _home_union(user) if user is not None else None
+    where = f"，来自 {address}" if address else ""
+    why = "（登录已暂停，未核对密码）" if paused else ""
+    if user is not None:
+        summary = f"登录失败（连续第 {account.failures} 次{where}）{why}"
+    else:
+        summary = (
+            f"登录失败：不存在的登录名「{username[:50]}」（第 {account.failures} 次{where}）{why}"
         )
+    audit.record(
+        actor=user, action=AuditAction.LOGIN_FAILED, obj=user, union=union, summary=summary
+    )
+    for failure, what in ((account, "账号"), (addr, f"地址 {address}")):
+        if failure is not None and failure.newly_paused and failure.paused_until is not None:
+            audit.record(
+                actor=user,
+                action=AuditAction.LOCKED,
+                obj=user,
+                union=union,
+                summary=f"连续登录失败，{what}暂停登录至 "
+                f"{timezone.localtime(failure.paused_until):%H:%M}"
+                + ("（已登录过的设备不受账号暂停影响）" if what == "账号" else ""),
+            )
 
 
 @transaction.atomic
@@ -409,9 +414,8 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> User:
         _require_manage(actor, user)
     user = User.objects.select_for_update().get(pk=user.pk)
     user.set_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.save(update_fields=["password", "failed_logins", "locked_until"])
+    user.save(update_fields=["password"])
+    throttle.forget_account(user.username)
     audit.record(
         actor=actor,
         action=AuditAction.PASSWORD,

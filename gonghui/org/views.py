@@ -10,15 +10,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.timezone import now
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants, visible
 from gonghui.common.web import AuthedRequest, add_errors, paginate, posted
 
-from . import queries, services
-from .auth import is_locked
+from . import queries, services, throttle
 from .choices import UnionKind
 from .forms import (
     LoginForm,
@@ -39,7 +37,9 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        services.login_succeeded(user=form.get_user())
+        user = form.get_user()
+        services.login_succeeded(user=user)
+        throttle.remember_device(self.request, response, user)
         return response
 
 
@@ -197,15 +197,14 @@ def user_list(request: AuthedRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
+    page = paginate(request, qs, 50)
+    paused = throttle.paused_accounts([u.username for u in page])
+    for u in page:
+        u.paused = u.username.lower() in paused
     return render(
         request,
         "org/users.html",
-        {
-            "page": paginate(request, qs, 50),
-            "q": q,
-            "query": urlencode({"q": q}) if q else "",
-            "now": now(),
-        },
+        {"page": page, "q": q, "query": urlencode({"q": q}) if q else ""},
     )
 
 
@@ -249,7 +248,7 @@ def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "org/user_detail.html",
         {
             "subject": user,
-            "locked": is_locked(user),
+            "paused_until": throttle.paused_until(throttle.account_key(user.username)),
             "member": member
             if member and can(request.user, Perm.ROSTER_VIEW, member.union)
             else None,
