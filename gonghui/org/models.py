@@ -118,10 +118,21 @@ class Union(TimeStampedModel):
 class User(AbstractUser):
     """Someone who logs in: an officer, or a member using self-service.
 
-    Failed logins are counted in :class:`LoginThrottle`, not here.
+    ``created_by`` is the officer who made the login: the four-eyes rules of the money
+    workflows (``care.services``) do not count a login as someone independent of the
+    officer who made it. Failed logins are counted in :class:`LoginThrottle`.
     """
 
     full_name = models.CharField("姓名", max_length=50, blank=True)
+    created_by = models.ForeignKey(
+        "self",
+        verbose_name="创建人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = "用户"
@@ -183,3 +194,56 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}（{self.failures} 次）"
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "pending", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    REFUSED = "refused", "已拒绝"
+
+
+class PendingGrant(TimeStampedModel):
+    """A role that moves money (主席, 财务: care.approve or care.pay), asked for by one
+    officer and given only when another confirms it: the chair of the level above, or a
+    second officer who manages users there (``org.services.grant_confirm``)."""
+
+    user = models.ForeignKey(
+        User, verbose_name="用户", on_delete=models.CASCADE, related_name="pending_grants"
+    )
+    union = models.ForeignKey(
+        Union, verbose_name="工会组织", on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField("角色", max_length=16, choices=Role.choices)
+    portfolio = models.CharField(
+        "分工", max_length=20, choices=Portfolio.choices, blank=True, default=""
+    )
+    status = models.CharField(
+        "状态", max_length=10, choices=GrantStatus.choices, default=GrantStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        User, verbose_name="申请人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name="确认人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "待确认的授权"
+        verbose_name_plural = "待确认的授权"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "union", "role"],
+                condition=Q(status="pending"),
+                name="pending_grant_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.union.name} {self.get_role_display()}（{self.get_status_display()}）"

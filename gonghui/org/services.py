@@ -20,9 +20,10 @@ from gonghui.common.errors import ServiceError
 from gonghui.common.models import AuditAction
 from gonghui.common.scope import Perm, forget, grants, require
 
+from . import grants as money_grants
 from . import throttle
 from .choices import ALLOWED_CHILDREN, Portfolio, Role, UnionKind
-from .models import RoleAssignment, Union, User, path_segment, subtree_q
+from .models import PendingGrant, RoleAssignment, Union, User, path_segment, subtree_q
 
 UNION_FIELDS = ("name", "code", "kind", "headcount", "term_no", "term_start", "term_end")
 
@@ -323,6 +324,10 @@ def _require_manage(actor: User, user: User) -> None:
     """A chair manages a login only if every role it holds lies in the chair's subtree,
     so a branch chair cannot reset the password of the union's chair."""
     unions = [r.union for r in user.roles.select_related("union")]
+    # A login whose only role still waits for confirmation is managed where it waits.
+    unions += [
+        g.union for g in user.pending_grants.filter(status="pending").select_related("union")
+    ]
     if not unions or (user.is_superuser and not actor.is_superuser):
         # Only a superuser manages a login with no role, or another superuser.
         require(actor, Perm.USERS_MANAGE, None)
@@ -355,7 +360,7 @@ def user_create(
         ) from exc
     if User.objects.filter(username__iexact=username).exists():
         raise ServiceError({"username": f"登录名「{username}」已被使用，请换一个。"})
-    user = User(username=username, full_name=full_name.strip())
+    user = User(username=username, full_name=full_name.strip(), created_by=actor)
     if password:
         user.set_password(password)
     else:
@@ -429,14 +434,20 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> User:
 @transaction.atomic
 def role_grant(
     *, actor: User | None, user: User, union: Union, role: str, portfolio: str = ""
-) -> RoleAssignment:
-    """Give ``user`` ``role`` at ``union``. A chair may grant within their subtree."""
+) -> RoleAssignment | PendingGrant:
+    """Give ``user`` ``role`` at ``union``. A chair may grant within their subtree; a
+    role that approves or pays money, granted by an officer, waits for a second one
+    (returns the :class:`PendingGrant`, see ``org.grants``)."""
     if actor is not None:
         require(actor, Perm.USERS_MANAGE, union)
     if union.is_archived:
         raise ServiceError({"union": f"「{union.name}」已归档，不能在其上授予角色。"})
     if role != Role.COMMITTEE:
         portfolio = ""
+    if actor is not None and money_grants.needs_confirmation(actor, role):
+        return money_grants.grant_request(
+            actor=actor, user=user, union=union, role=role, portfolio=portfolio
+        )
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, union=union, role=role, defaults={"portfolio": portfolio}
     )
