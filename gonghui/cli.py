@@ -5,6 +5,7 @@ gonghui serve [--host 127.0.0.1] [--port 8000]
 gonghui import KIND FILE [--union NAME]
 gonghui export KIND FILE [--union NAME]
 gonghui report --union NAME --from YYYY-MM-DD --to YYYY-MM-DD --format json
+gonghui rotate-key (re-encrypt with the newest GONGHUI_ENCRYPTION_KEY)
 gonghui migrate, gonghui createsuperuser, …
 """
 
@@ -17,6 +18,8 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
+    if len(argv) > 1 and argv[1] == "rotate-key":
+        argv[1] = "rotate_key"
     if len(argv) > 1 and argv[1] == "demo":
         # The demo may create and keep its own keys in the data folder.
         os.environ["GONGHUI_DEMO_MODE"] = "1"

@@ -125,6 +125,29 @@ ENCRYPTION_KEYS = [
     k.strip() for k in _local_secret("encryption_key", "ENCRYPTION_KEY", "fernet").split(",")
 ]
 DEBUG = env_bool("DEBUG", False)
+
+
+def _check_fernet_keys(keys: list[str]) -> None:
+    """A key that is not a Fernet key can never encrypt or decrypt anything: refuse it at
+    every start, instead of a 500 on the first member saved or revealed."""
+    import base64
+    import binascii
+
+    for n, key in enumerate(keys, start=1):
+        try:
+            ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            ok = False
+        if not ok:
+            which = f"第 {n} 个密钥" if len(keys) > 1 else "密钥"
+            raise ImproperlyConfigured(
+                f"GONGHUI_ENCRYPTION_KEY 中的{which}不是有效的 Fernet 密钥（应为 44 个字符的 "
+                'URL 安全 base64）。可用 `python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"` 生成；多个密钥用逗号分隔，新的在前。'
+            )
+
+
+_check_fernet_keys(ENCRYPTION_KEYS)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
