@@ -7,6 +7,7 @@ gonghui export KIND FILE [--union NAME]
 gonghui report --union NAME --from YYYY-MM-DD --to YYYY-MM-DD --format json
 gonghui backup FILE | --dir DIR [--keep N]
 gonghui restore FILE [--force [--yes]]
+gonghui rotate-key (re-encrypt with the newest GONGHUI_ENCRYPTION_KEY)
 gonghui migrate, gonghui createsuperuser, …
 """
 
@@ -19,6 +20,8 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonghui.settings")
+    if len(argv) > 1 and argv[1] == "rotate-key":
+        argv[1] = "rotate_key"
     if len(argv) > 1 and argv[1] == "demo":
         # The demo may create and keep its own keys in the data folder.
         os.environ["GONGHUI_DEMO_MODE"] = "1"

@@ -20,7 +20,9 @@ Variables:
                             progress when several server processes run
 ``GONGHUI_HTTPS``           ``1`` when served over HTTPS (behind a TLS-terminating proxy)
 ``GONGHUI_CSRF_TRUSTED_ORIGINS``  e.g. ``https://gonghui.example.cn``
-``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_LOCK_MINUTES``  lockout (default 5 / 15)
+``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_MAX_FAILURES_PER_ADDRESS`` /
+``GONGHUI_LOGIN_LOCK_MINUTES``  login throttle: failures before a wait, per account and
+                            per client address, and the longest wait (default 5 / 30 / 15)
 ``GONGHUI_IMPORT_MAX_BYTES`` / ``GONGHUI_IMPORT_MAX_ROWS``  the largest import accepted
                             (default 60 MB / 300,000 data rows)
 ``GONGHUI_IMPORT_KEEP_DAYS``  days an uploaded file that failed its check is kept for the
@@ -129,6 +131,29 @@ ENCRYPTION_KEYS = [
     k.strip() for k in _local_secret("encryption_key", "ENCRYPTION_KEY", "fernet").split(",")
 ]
 DEBUG = env_bool("DEBUG", False)
+
+
+def _check_fernet_keys(keys: list[str]) -> None:
+    """A key that is not a Fernet key can never encrypt or decrypt anything: refuse it at
+    every start, instead of a 500 on the first member saved or revealed."""
+    import base64
+    import binascii
+
+    for n, key in enumerate(keys, start=1):
+        try:
+            ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            ok = False
+        if not ok:
+            which = f"第 {n} 个密钥" if len(keys) > 1 else "密钥"
+            raise ImproperlyConfigured(
+                f"GONGHUI_ENCRYPTION_KEY 中的{which}不是有效的 Fernet 密钥（应为 44 个字符的 "
+                'URL 安全 base64）。可用 `python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"` 生成；多个密钥用逗号分隔，新的在前。'
+            )
+
+
+_check_fernet_keys(ENCRYPTION_KEYS)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -245,9 +270,15 @@ CSRF_FAILURE_VIEW = "gonghui.common.views.csrf_failure"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout: this many failed logins in a row lock the account for this many minutes.
+# Login throttle (gonghui.org.throttle): from this many failures in a row an account,
+# or a client address, waits before the next try: one minute, doubling with each further
+# failure, up to LOCK_MINUTES. A browser where the account logged in before is not held
+# by the account's wait (the address's wait still applies). Behind the TLS proxy
+# (GONGHUI_HTTPS) the client address is the one the proxy appends to X-Forwarded-For.
 GONGHUI_LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+GONGHUI_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
 GONGHUI_LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+GONGHUI_LOGIN_TRUST_FORWARDED_FOR = env_bool("HTTPS", False)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12

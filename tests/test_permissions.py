@@ -45,8 +45,8 @@ from gonghui.care.forms import batch_digest
 from gonghui.care.models import Visit
 from gonghui.common.models import AuditEntry, ImportRecord, ImportStatus
 from gonghui.honours import services as honour_services
-from gonghui.org.choices import UnionKind
-from gonghui.org.models import RoleAssignment, Union, User
+from gonghui.org.choices import Role, UnionKind
+from gonghui.org.models import PendingGrant, RoleAssignment, Union, User
 
 from . import factories as f
 from .activities import records as acts
@@ -152,6 +152,13 @@ def retired_member(w: World) -> list[Any]:
 
 def member_role(w: World) -> list[Any]:
     return [RoleAssignment.objects.get(user=w.member_user).pk]
+
+
+def pending_grant(w: World) -> PendingGrant:
+    """A 财务 role for the member at the branch, asked for by an officer since gone."""
+    return PendingGrant.objects.create(
+        user=w.member_user, union=w.branch, role=Role.TREASURER, requested_by=None
+    )
 
 
 STRONG = "Qiang-mima-2024"
@@ -267,6 +274,9 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "org:user_toggle": [POST(who(NF, NF, GO, GO), args=lambda w: [w.member_user.pk])],
     "org:role_revoke": [POST(who(NF, NF, GO, GO), args=member_role)],
+    "org:grant_decide": [
+        POST(who(NF, NF, GO, GO), args=lambda w: [pending_grant(w).pk, "confirm"]),
+    ],
     "org:my_password": [
         GET(who(OK, OK, OK, OK)),
         POST(
@@ -602,6 +612,7 @@ MATRIX: dict[str, list[Case]] = {
                 "enforcement": "block",
                 "festival_goods_only": "on",
                 "accident_ratio": "0.80",
+                "min_handlers": "3",
             },
         ),
     ],

@@ -534,6 +534,16 @@ class PolicyForm(Form):
         decimal_places=2,
         help_text="文体活动获奖人数不超过参加人数的这一比例，如 0.33（三分之一）；留空不限",
     )
+    min_handlers = forms.TypedChoiceField(
+        label="补助最少经手人数",
+        coerce=int,
+        choices=[
+            (3, "3 人：审核、批准、发放各由一人办理"),
+            (2, "2 人（很小的工会）：审核人可兼发放"),
+        ],
+        initial=3,
+        help_text="分工会、工会小组不能少于基层工会的规定",
+    )
     accident_ratio = forms.DecimalField(
         label="意外致困比例",
         min_value=Decimal("0.01"),

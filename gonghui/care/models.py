@@ -88,6 +88,15 @@ class CarePolicy(TimeStampedModel):
         default=DEFAULT_WINNERS_SHARE,
         help_text="文体活动获奖人数不超过参加人数的这一比例（如 0.33 即三分之一）；留空不限",
     )
+    min_handlers = models.PositiveSmallIntegerField(
+        "最少经手人数",
+        choices=[
+            (3, "3 人：审核、批准、发放各由一人办理"),
+            (2, "2 人（很小的工会）：审核人可兼发放"),
+        ],
+        default=3,
+        help_text="补助的审核、批准、发放至少由几个不同的人办理；批准人始终不能审核或发放同一份申请",
+    )
     accident_ratio = models.DecimalField(
         "意外致困比例",
         max_digits=4,

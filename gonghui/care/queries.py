@@ -63,6 +63,9 @@ class Policy:
     #: The union whose policy this is (``None``: nobody set one; the defaults).
     source: Union | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: How many different people review, approve and pay a subsidy (3, or 2 in a very
+    #: small union); the strictest on the path holds.
+    min_handlers: int = 3
 
     @property
     def blocks(self) -> bool:
@@ -117,6 +120,7 @@ def policy_of(rows: list[CarePolicy]) -> Policy:
         ),
         source=own.union,
         overrides=dict(own.overrides or {}),
+        min_handlers=max(r.min_handlers for r in rows),
     )
 
 

@@ -25,7 +25,8 @@ from gonghui.common.models import AuditAction, ImportRecord
 from gonghui.common.scope import Perm, can, require
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.models import Member
-from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.choices import UnionKind
+from gonghui.org.models import PendingGrant, Union, User, subtree_q
 from gonghui.org.queries import common_ancestor
 
 from . import rules
@@ -107,6 +108,7 @@ POLICY_FIELDS = (
     "dibao_line",
     "accident_ratio",
     "winners_share",
+    "min_handlers",
 )
 
 
@@ -133,6 +135,7 @@ def policy_set(
     dibao_line: Decimal | None = None,
     accident_ratio: Decimal = rules.DEFAULT_ACCIDENT_RATIO,
     winners_share: Decimal | None = rules.DEFAULT_WINNERS_SHARE,
+    min_handlers: int = 3,
 ) -> CarePolicy:
     """Set ``union``'s own caps and settings (its subtree inherits them)."""
     if actor is not None:
@@ -157,6 +160,8 @@ def policy_set(
         raise ServiceError(
             {"winners_share": "获奖面请填写 0.01 到 1 之间的数，如 0.33；不限请留空。"}
         )
+    if min_handlers not in (2, 3):
+        raise ServiceError({"min_handlers": "最少经手人数请选 3 人，很小的工会可选 2 人。"})
     if union.parent_id is not None:
         _no_looser_than_above(
             union,
@@ -165,6 +170,7 @@ def policy_set(
             festival_goods_only=festival_goods_only,
             birthday_cake_only=birthday_cake_only,
             winners_share=winners_share,
+            min_handlers=min_handlers,
         )
     row = CarePolicy.objects.select_for_update().filter(union=union).first()
     before = _policy_snapshot(row) if row else {}
@@ -178,6 +184,7 @@ def policy_set(
     row.dibao_line = dibao_line
     row.accident_ratio = accident_ratio
     row.winners_share = winners_share
+    row.min_handlers = min_handlers
     row.save()
     audit.record(
         actor=actor,
@@ -198,11 +205,24 @@ def _no_looser_than_above(
     festival_goods_only: bool,
     birthday_cake_only: bool,
     winners_share: Decimal | None = None,
+    min_handlers: int = 3,
 ) -> None:
     """A union may tighten the standard it inherits, never loosen it: the caps set above
     (a province's, a district's) bind everything below."""
     assert union.parent is not None
     above = policy_for(union.parent)
+    # Fewer hands on the money is the grassroots union's own decision for itself: a
+    # branch chair lowering it for her branch would undo the rule the union set.
+    if min_handlers < above.min_handlers and (
+        above.source is not None or union.kind in (UnionKind.BRANCH, UnionKind.GROUP)
+    ):
+        where = f"上级「{above.source.name}」" if above.source else "基层工会"
+        raise ServiceError(
+            {
+                "min_handlers": f"{where}规定补助至少由 {above.min_handlers} 人经手，"
+                "本级不能减少；很小的基层工会可由本工会主席在本工会的开支标准中设为 2 人。"
+            }
+        )
     if above.source is None:
         return  # nothing set above: the union is free
     who = f"上级「{above.source.name}」"
@@ -1177,6 +1197,81 @@ def _not_own(actor: User | None, subsidy: Subsidy, what: str) -> None:
         raise ServiceError(f"不能{what}自己提交或自己受益的补助申请，请由其他有权限的人办理。")
 
 
+def _vouched(user: User) -> bool:
+    """Whether someone other than the officer who made ``user``'s login confirmed a
+    money role for it (``org.services.grant_confirm``): then the login stands for a
+    person of its own, not for its maker."""
+    return (
+        PendingGrant.objects.filter(user=user, status="confirmed")
+        .exclude(decided_by_id=user.created_by_id)
+        .exists()
+    )
+
+
+def subsidy_handler_refusal(
+    actor: User | None,
+    subsidy: Subsidy,
+    step: str,
+    *,
+    events: list[SubsidyEvent] | None = None,
+    policy: Policy | None = None,
+) -> str | None:
+    """Why ``actor`` may not take ``step`` (审核/批准/发放) of ``subsidy`` under the
+    four-eyes rules, or None. The rules (审批与发放分离, 《基层工会经费收支管理办法》):
+
+    - the approver neither reviews nor pays the same application;
+    - with the union's 最少经手人数 at 3 (the default), the reviewer does not pay either:
+      review, approval and payment are three different people; a very small union may
+      set 2 (``CarePolicy.min_handlers``), and the record says so;
+    - a login made by an officer who already handled (applied for, reviewed, approved)
+      this application does not take a later step of it, unless a second officer
+      vouched for that login by confirming its money role: else one officer could
+      make two logins and push an application through alone.
+    """
+    if actor is None:
+        return None
+    if events is None:
+        events = list(subsidy.events.only("to_status", "actor_id"))
+    done = {
+        e.to_status: e.actor_id
+        for e in events
+        if e.to_status in (SubsidyStatus.REVIEWED, SubsidyStatus.APPROVED)
+    }
+    reviewer, approver = done.get(SubsidyStatus.REVIEWED), done.get(SubsidyStatus.APPROVED)
+    if step == SubsidyStatus.APPROVED and reviewer == actor.pk:
+        return "审核和审批应由两个人办理：您已审核过这份申请，请由另一位有审批权限的人批准。"
+    if step == SubsidyStatus.PAID:
+        if approver == actor.pk:
+            return "审批和发放应由两个人办理：您已批准这份申请，请由财务人员登记发放。"
+        if reviewer == actor.pk and (policy or policy_for(subsidy.union)).min_handlers >= 3:
+            return (
+                "审核、批准、发放应由三个不同的人办理：您已审核过这份申请，请由另一位财务人员"
+                "登记发放（很小的工会可由主席在开支标准中把「最少经手人数」设为 2 人）。"
+            )
+    maker = actor.created_by_id
+    if maker is not None and maker != actor.pk:
+        handled = {e.actor_id for e in events} | {subsidy.applicant_id}
+        if maker in handled and not _vouched(actor):
+            return (
+                "您的账号是由已经办理过这份申请的人创建的，不能再办理它的后续环节，"
+                "请由其他人办理（或请上级主席、另一位主席确认您的财务/审批角色）。"
+            )
+    return None
+
+
+def _require_handler(actor: User | None, subsidy: Subsidy, step: str) -> None:
+    refusal = subsidy_handler_refusal(actor, subsidy, step)
+    if refusal:
+        raise ServiceError(refusal)
+
+
+def _handlers_note(subsidy: Subsidy, note: str) -> str:
+    """At payment under the two-person rule, the record says so."""
+    if policy_for(subsidy.union).min_handlers < 3:
+        return f"{note}（本工会按「最少经手人数 2 人」办理）".strip()
+    return note
+
+
 def subsidy_may_apply(actor: User, member: Member) -> bool:
     """A member applies for themself; an officer applies on a member's behalf."""
     return member.user_id == actor.pk or can(actor, Perm.CARE_EDIT, member.union)
@@ -1255,6 +1350,7 @@ def subsidy_review(*, actor: User | None, subsidy: Subsidy, note: str = "") -> S
         require(actor, Perm.CARE_EDIT, subsidy.union)
     _not_own(actor, subsidy, "审核")
     old = _move(subsidy, SubsidyStatus.REVIEWED)
+    _require_handler(actor, subsidy, SubsidyStatus.REVIEWED)
     subsidy.save(update_fields=["status", "updated_at"])
     _event(subsidy, old, subsidy.status, actor, note)
     audit.record(
@@ -1283,13 +1379,7 @@ def subsidy_approve(
         require(actor, Perm.CARE_APPROVE, subsidy.union)
     _not_own(actor, subsidy, "批准")
     old = _move(subsidy, SubsidyStatus.APPROVED)  # the state first: then the amount
-    if (
-        actor is not None
-        and subsidy.events.filter(to_status=SubsidyStatus.REVIEWED, actor=actor).exists()
-    ):
-        raise ServiceError(
-            "审核和审批应由两个人办理：您已审核过这份申请，请由另一位有审批权限的人批准。"
-        )
+    _require_handler(actor, subsidy, SubsidyStatus.APPROVED)
     value = _amount(
         amount if amount not in (None, "") else subsidy.requested_amount, "批准金额", positive=True
     )
@@ -1382,12 +1472,8 @@ def subsidy_pay(
         require(actor, Perm.CARE_PAY, subsidy.union)
     _not_own(actor, subsidy, "发放")
     old = _move(subsidy, SubsidyStatus.PAID)
-    # Whoever approved the money does not hand it out too (审批与发放分离).
-    if (
-        actor is not None
-        and subsidy.events.filter(to_status=SubsidyStatus.APPROVED, actor=actor).exists()
-    ):
-        raise ServiceError("审批和发放应由两个人办理：您已批准这份申请，请由财务人员登记发放。")
+    _require_handler(actor, subsidy, SubsidyStatus.PAID)
+    note = _handlers_note(subsidy, note)
     assert subsidy.approved_amount is not None
     value = _amount(
         amount if amount not in (None, "") else subsidy.approved_amount, "发放金额", positive=True

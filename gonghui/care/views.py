@@ -578,18 +578,23 @@ def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> 
     user = request.user
     own = subsidy.applicant_id == user.pk or subsidy.member.user_id == user.pk
     events = list(subsidy.events.select_related("actor"))
-    # Four eyes: who reviewed does not approve, who approved does not pay.
-    did = {e.to_status for e in events if e.actor_id == user.pk}
-    may = {
-        "review": subsidy.status == SubsidyStatus.APPLIED
-        and can(user, Perm.CARE_EDIT, subsidy.union),
-        "approve": subsidy.status == SubsidyStatus.REVIEWED
-        and SubsidyStatus.REVIEWED not in did
-        and can(user, Perm.CARE_APPROVE, subsidy.union),
-        "pay": subsidy.status == SubsidyStatus.APPROVED
-        and SubsidyStatus.APPROVED not in did
-        and can(user, Perm.CARE_PAY, subsidy.union),
+    # Four eyes (services.subsidy_handler_refusal): a step the rules keep from this
+    # user is not offered, and the page says why.
+    steps: dict[str, tuple[str, Perm]] = {
+        SubsidyStatus.APPLIED: (SubsidyStatus.REVIEWED, Perm.CARE_EDIT),
+        SubsidyStatus.REVIEWED: (SubsidyStatus.APPROVED, Perm.CARE_APPROVE),
+        SubsidyStatus.APPROVED: (SubsidyStatus.PAID, Perm.CARE_PAY),
     }
+    step = steps.get(subsidy.status)
+    refusal = None
+    policy = queries.policy_for(subsidy.union)
+    may = dict.fromkeys(("review", "approve", "pay"), False)
+    if step is not None and can(user, step[1], subsidy.union):
+        refusal = services.subsidy_handler_refusal(
+            user, subsidy, step[0], events=events, policy=policy
+        )
+        key = {"reviewed": "review", "approved": "approve", "paid": "pay"}[step[0]]
+        may[key] = refusal is None
     may["reject"] = (
         may["review"]
         or may["approve"]
@@ -599,21 +604,19 @@ def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> 
     )
     if own:
         may = dict.fromkeys(may, False)
-    handed_on = (subsidy.status == SubsidyStatus.REVIEWED and SubsidyStatus.REVIEWED in did) or (
-        subsidy.status == SubsidyStatus.APPROVED and SubsidyStatus.APPROVED in did
-    )
     return {
         "subsidy": subsidy,
         "events": events,
         "may": may,
         "own": own,
-        "handed_on": handed_on and not own,
+        "handed_on": refusal if not own else None,
+        "min_handlers": policy.min_handlers,
         "review_form": forms.get("review") or f.NoteForm(),
         "approve_form": forms.get("approve")
         or f.ApproveForm(initial={"amount": subsidy.requested_amount}),
         "reject_form": forms.get("reject") or f.ReasonForm(),
         "pay_form": forms.get("pay") or f.PayForm(initial={"amount": subsidy.approved_amount}),
-        "cap": queries.policy_for(subsidy.union).caps.get(CapItem.HARDSHIP),
+        "cap": policy.caps.get(CapItem.HARDSHIP),
     }
 
 
@@ -1015,6 +1018,7 @@ def policy(request: AuthedRequest) -> HttpResponse:
         "dibao_line": current.dibao_line,
         "accident_ratio": current.accident_ratio,
         "winners_share": current.winners_share,
+        "min_handlers": current.min_handlers,
         # The caps in force that the preset alone would not give (set here or above):
         # saving the form unchanged keeps the standard as it is.
         **{
@@ -1045,6 +1049,7 @@ def policy(request: AuthedRequest) -> HttpResponse:
                     dibao_line=d["dibao_line"],
                     accident_ratio=d["accident_ratio"],
                     winners_share=d["winners_share"],
+                    min_handlers=d["min_handlers"],
                 )
             except ValidationError as exc:
                 add_errors(form, exc)

@@ -7,7 +7,11 @@ on an explicit, audited request.
 
 Keys: ``GONGHUI_ENCRYPTION_KEY`` holds one or more Fernet keys, newest first. New
 tokens use the first; any may decrypt. The look-up hash uses a key derived from the
-last (oldest) one, so adding a key in front does not change any stored hash.
+one the database names (``common.KeyState.hash_key_id``, a fingerprint), by default
+the last (oldest): adding a key in front changes no stored hash, and duplicates are
+still found. ``gonghui rotate-key`` re-encrypts every number with the newest key,
+makes the hashes under it aside, and swaps them in with the fingerprint in one
+transaction: after that the newest key serves both, and the old ones can be dropped.
 """
 
 from __future__ import annotations
@@ -39,11 +43,63 @@ def _fernet() -> MultiFernet:
         ) from exc
 
 
-@cache
+def key_id(key: str) -> str:
+    """A fingerprint of a Fernet key, safe to store: names the key, reveals nothing."""
+    return hashlib.sha256(b"gonghui key id:" + key.encode()).hexdigest()[:16]
+
+
+def derive_hash_key(key: str) -> bytes:
+    return hmac.new(key.encode(), b"gonghui lookup v1", hashlib.sha256).digest()
+
+
+#: How long a process trusts the hash key it read (a rotation's switch reaches every
+#: server process within this time; rotate-key re-hashes what they wrote meanwhile).
+HASH_KEY_TTL = 5.0
+_hash_key_cache: tuple[float, tuple[str, ...], bytes] | None = None
+
+
+def hash_key_name() -> str:
+    """The configured key the look-up hashes are made with now."""
+    from django.db import DatabaseError
+
+    from .models import KeyState
+
+    keys = list(settings.ENCRYPTION_KEYS)
+    try:
+        wanted = KeyState.objects.filter(pk=1).values_list("hash_key_id", flat=True).first()
+    except DatabaseError:  # before the first migrate
+        wanted = None
+    if not wanted:
+        return keys[-1]
+    for key in keys:
+        if key_id(key) == wanted:
+            return key
+    raise ImproperlyConfigured(
+        "GONGHUI_ENCRYPTION_KEY 中缺少数据库查重所用的密钥（上次 `gonghui rotate-key` 换上的"
+        f"那个，指纹 {wanted}）：请把它加回 GONGHUI_ENCRYPTION_KEY。"
+    )
+
+
 def _hash_key() -> bytes:
-    return hmac.new(
-        settings.ENCRYPTION_KEYS[-1].encode(), b"gonghui lookup v1", hashlib.sha256
-    ).digest()
+    global _hash_key_cache
+    now = time.monotonic()
+    keys = tuple(settings.ENCRYPTION_KEYS)
+    cached = _hash_key_cache
+    if cached is not None and cached[1] == keys and now - cached[0] < HASH_KEY_TTL:
+        return cached[2]
+    key = derive_hash_key(hash_key_name())
+    _hash_key_cache = (now, keys, key)
+    return key
+
+
+def forget_hash_key() -> None:
+    global _hash_key_cache
+    _hash_key_cache = None
+
+
+def hash_with(key: bytes, value: str, *, purpose: str) -> str:
+    """:func:`lookup_hash` under a given hash key (for the rotation)."""
+    return _Hmac(key).digest(f"{purpose}:{value}".encode()).hex() if value else ""
 
 
 _hasher: _Hmac | None = None

@@ -172,3 +172,41 @@ class ImportRecord(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in IMPORT_FINISHED
+
+
+class KeyState(models.Model):
+    """Which encryption key the look-up hashes (``*_hash``) are made with, and how far
+    a ``gonghui rotate-key`` has come. One row (pk 1); none means the oldest key of
+    ``GONGHUI_ENCRYPTION_KEY``, as before rotation existed (``common.crypto``)."""
+
+    hash_key_id = models.CharField("查重密钥指纹", max_length=16, blank=True)
+    rotating_to = models.CharField("正在轮换到的密钥指纹", max_length=16, blank=True)
+    cursor = models.BigIntegerField("已处理到的会员编号", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "密钥状态"
+        verbose_name_plural = "密钥状态"
+
+    def __str__(self) -> str:
+        return f"查重密钥 {self.hash_key_id or '（最早的密钥）'}"
+
+
+class RekeyHash(models.Model):
+    """A member's look-up hashes under the key being rotated to, made batch by batch by
+    ``gonghui rotate-key`` while the live ones stay in use, and swapped in at once at
+    the end; ``from_*`` are the live hashes they were made from, so a row changed in
+    between is made again at the swap."""
+
+    member_id = models.BigIntegerField(primary_key=True)
+    id_number_hash = models.CharField(max_length=64, blank=True)
+    phone_hash = models.CharField(max_length=64, blank=True)
+    from_id_number_hash = models.CharField(max_length=64, blank=True)
+    from_phone_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "轮换中的查重值"
+        verbose_name_plural = "轮换中的查重值"
+
+    def __str__(self) -> str:
+        return f"会员 {self.member_id}"

@@ -1,4 +1,4 @@
-"""Login with lockout after repeated failures."""
+"""Login, throttled by account and by client address (``gonghui.org.throttle``)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,16 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
-from django.utils import timezone
 
+from . import throttle
 from .models import User
 from .services import login_failed
 
 
-def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > timezone.now()
-
-
 class LockoutModelBackend(ModelBackend):
-    """Django's model backend, plus: after ``GONGHUI_LOGIN_MAX_FAILURES`` wrong passwords
-    in a row the account is locked for ``GONGHUI_LOGIN_LOCK_MINUTES``; a locked account
-    cannot log in even with the right password. Failures and locks are audited."""
+    """Django's model backend, plus: a paused client address is refused; a paused
+    account is refused unless this browser is one of its known devices; every failure
+    is counted against both and audited. A refusal looks the same whatever its cause."""
 
     def authenticate(
         self,
@@ -30,24 +26,31 @@ class LockoutModelBackend(ModelBackend):
     ) -> User | None:
         if not username or password is None:
             return None
-        user = User.objects.filter(username__iexact=username.strip()).first()
+        name = username.strip()
+        address = throttle.client_address(request)
+        user = User.objects.filter(username__iexact=name).first()
+        if address and throttle.paused_until(throttle.address_key(address)):
+            return self._fail(user, name, address, paused=True)
+        account_paused = throttle.paused_until(throttle.account_key(name)) is not None
+        if account_paused and not (user is not None and throttle.is_known_device(request, user)):
+            return self._fail(user, name, address, paused=True)
         if user is None:
             # Run the hasher anyway so timing does not tell which names exist.
             User().set_password(password)
-            return None
-        if is_locked(user):
-            return None
+            return self._fail(None, name, address)
         if user.check_password(password):
             # A deactivated account with the right password is not a guess: no failure is
             # counted, and the login form says the account is deactivated.
             if not self.user_can_authenticate(user):
                 return None
-            if user.failed_logins:
-                User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+            # The owner logging in from a known device while a stranger is guessing must
+            # not hand the stranger a fresh allowance of guesses.
+            if not account_paused:
+                throttle.forget_account(name)
             return user
-        self._fail(user)
-        return None
+        return self._fail(user, name, address)
 
     @staticmethod
-    def _fail(user: User) -> None:
-        login_failed(user=user)
+    def _fail(user: User | None, name: str, address: str, *, paused: bool = False) -> None:
+        login_failed(user=user, username=name, address=address, paused=paused)
+        return None

@@ -15,16 +15,17 @@ from gonghui.common.forms import (
 )
 from gonghui.common.scope import Perm
 
-from .auth import is_locked
 from .choices import ALLOWED_CHILDREN, Portfolio, Role, UnionKind
 from .models import Union, User
 
 
 class LoginForm(ChineseErrorsMixin, AuthenticationForm):
+    # One message for an unknown name, a wrong password and a paused login: a different
+    # answer would tell a stranger which accounts exist.
     error_messages = {
-        "invalid_login": "登录名或密码不正确。连续输错 %(max)s 次将锁定账号。",
+        "invalid_login": "登录名或密码不正确，或输错次数过多、登录已暂停几分钟。"
+        "请核对后稍后再试；忘记密码请联系本工会主席重设。",
         "inactive": "该账号已停用，请联系本工会主席。",
-        "locked": "该账号因连续输错密码已被锁定，请 %(minutes)s 分钟后再试，或请主席重设密码解锁。",
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -33,28 +34,19 @@ class LoginForm(ChineseErrorsMixin, AuthenticationForm):
         self.fields["password"].label = "密码"
 
     def clean(self) -> dict[str, Any]:
-        from django.conf import settings
-
         username = self.cleaned_data.get("username")
         try:
             return super().clean()
         except forms.ValidationError:
             user = User.objects.filter(username__iexact=(username or "").strip()).first()
-            if user is not None and is_locked(user):
-                raise forms.ValidationError(
-                    self.error_messages["locked"],
-                    code="locked",
-                    params={"minutes": settings.GONGHUI_LOGIN_LOCK_MINUTES},
-                ) from None
             password = self.cleaned_data.get("password") or ""
+            # Only someone who knows the password learns that the account is disabled.
             if user is not None and not user.is_active and user.check_password(password):
                 raise forms.ValidationError(
                     self.error_messages["inactive"], code="inactive"
                 ) from None
             raise forms.ValidationError(
-                self.error_messages["invalid_login"],
-                code="invalid_login",
-                params={"max": settings.GONGHUI_LOGIN_MAX_FAILURES},
+                self.error_messages["invalid_login"], code="invalid_login"
             ) from None
 
 

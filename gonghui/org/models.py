@@ -118,13 +118,21 @@ class Union(TimeStampedModel):
 class User(AbstractUser):
     """Someone who logs in: an officer, or a member using self-service.
 
-    ``failed_logins`` and ``locked_until`` implement the lockout in
-    :class:`gonghui.org.auth.LockoutModelBackend`.
+    ``created_by`` is the officer who made the login: the four-eyes rules of the money
+    workflows (``care.services``) do not count a login as someone independent of the
+    officer who made it. Failed logins are counted in :class:`LoginThrottle`.
     """
 
     full_name = models.CharField("姓名", max_length=50, blank=True)
-    failed_logins = models.PositiveSmallIntegerField("连续登录失败次数", default=0)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    created_by = models.ForeignKey(
+        "self",
+        verbose_name="创建人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = "用户"
@@ -165,3 +173,77 @@ class RoleAssignment(TimeStampedModel):
         if self.portfolio:
             label = f"{self.get_portfolio_display()}{label}"
         return f"{self.union.name} {label}"
+
+
+class LoginThrottle(models.Model):
+    """Failed logins counted per key: ``user:<登录名>`` (whether or not the name exists,
+    so the answer never tells which do) or ``addr:<client address>``.
+
+    In the database, not in a process's memory or a local cache, so that every server
+    process counts the same failures (``gonghui.org.throttle``).
+    """
+
+    key = models.CharField("键", max_length=200, unique=True)
+    failures = models.PositiveIntegerField("失败次数", default=0)
+    last_failure_at = models.DateTimeField("最近失败", null=True, blank=True)
+    blocked_until = models.DateTimeField("暂停至", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "登录限速"
+        verbose_name_plural = "登录限速"
+
+    def __str__(self) -> str:
+        return f"{self.key}（{self.failures} 次）"
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "pending", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    REFUSED = "refused", "已拒绝"
+
+
+class PendingGrant(TimeStampedModel):
+    """A role that moves money (主席, 财务: care.approve or care.pay), asked for by one
+    officer and given only when another confirms it: the chair of the level above, or a
+    second officer who manages users there (``org.services.grant_confirm``)."""
+
+    user = models.ForeignKey(
+        User, verbose_name="用户", on_delete=models.CASCADE, related_name="pending_grants"
+    )
+    union = models.ForeignKey(
+        Union, verbose_name="工会组织", on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField("角色", max_length=16, choices=Role.choices)
+    portfolio = models.CharField(
+        "分工", max_length=20, choices=Portfolio.choices, blank=True, default=""
+    )
+    status = models.CharField(
+        "状态", max_length=10, choices=GrantStatus.choices, default=GrantStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        User, verbose_name="申请人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name="确认人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("确认时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "待确认的授权"
+        verbose_name_plural = "待确认的授权"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "union", "role"],
+                condition=Q(status="pending"),
+                name="pending_grant_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.union.name} {self.get_role_display()}（{self.get_status_display()}）"

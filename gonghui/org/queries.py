@@ -49,9 +49,14 @@ def tree(
 
 
 def users(viewer: User) -> QuerySet[User]:
-    """Users holding a role somewhere in the part of the tree ``viewer`` manages."""
+    """Users holding a role, or waiting for one to be confirmed, somewhere in the part
+    of the tree ``viewer`` manages."""
+    from .grants import pending_q
+
     roles = visible(RoleAssignment.objects.all(), viewer, Perm.USERS_MANAGE)
-    return User.objects.filter(pk__in=roles.values("user_id")).order_by("username")
+    return User.objects.filter(Q(pk__in=roles.values("user_id")) | pending_q(viewer)).order_by(
+        "username"
+    )
 
 
 def roles_of(viewer: User, user: User) -> QuerySet[RoleAssignment]:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,8 +20,10 @@ from gonghui.common.errors import ServiceError
 from gonghui.common.models import AuditAction
 from gonghui.common.scope import Perm, forget, grants, require
 
+from . import grants as money_grants
+from . import throttle
 from .choices import ALLOWED_CHILDREN, Portfolio, Role, UnionKind
-from .models import RoleAssignment, Union, User, path_segment, subtree_q
+from .models import PendingGrant, RoleAssignment, Union, User, path_segment, subtree_q
 
 UNION_FIELDS = ("name", "code", "kind", "headcount", "term_no", "term_start", "term_end")
 
@@ -281,29 +282,34 @@ def _home_union(user: User) -> Union | None:
 
 
 @transaction.atomic
-def login_failed(*, user: User) -> None:
-    """Count a wrong password; lock the account after too many in a row. Audited."""
-    union = _home_union(user)
-    # F() so two wrong passwords at the same moment both count.
-    User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
-    user.refresh_from_db(fields=["failed_logins"])
-    audit.record(
-        actor=user,
-        action=AuditAction.LOGIN_FAILED,
-        obj=user,
-        union=union,
-        summary=f"登录失败（连续第 {user.failed_logins} 次）",
-    )
-    if user.failed_logins >= settings.GONGHUI_LOGIN_MAX_FAILURES:
-        until = timezone.now() + dt.timedelta(minutes=settings.GONGHUI_LOGIN_LOCK_MINUTES)
-        User.objects.filter(pk=user.pk).update(locked_until=until, failed_logins=0)
-        audit.record(
-            actor=user,
-            action=AuditAction.LOCKED,
-            obj=user,
-            union=union,
-            summary=f"连续登录失败，账号锁定至 {timezone.localtime(until):%H:%M}",
+def login_failed(*, user: User | None, username: str, address: str, paused: bool = False) -> None:
+    """Count a failed login against the name typed and the client address (a pause grows
+    with each one, ``org.throttle``) and audit it: a known account's failure goes to its
+    chairs' log, an unknown name's to the top of the log. The password is never kept."""
+    account, addr = throttle.record_failure(username=username, address=address)
+    union = _home_union(user) if user is not None else None
+    where = f"，来自 {address}" if address else ""
+    why = "（登录已暂停，未核对密码）" if paused else ""
+    if user is not None:
+        summary = f"登录失败（连续第 {account.failures} 次{where}）{why}"
+    else:
+        summary = (
+            f"登录失败：不存在的登录名「{username[:50]}」（第 {account.failures} 次{where}）{why}"
         )
+    audit.record(
+        actor=user, action=AuditAction.LOGIN_FAILED, obj=user, union=union, summary=summary
+    )
+    for failure, what in ((account, "账号"), (addr, f"地址 {address}")):
+        if failure is not None and failure.newly_paused and failure.paused_until is not None:
+            audit.record(
+                actor=user,
+                action=AuditAction.LOCKED,
+                obj=user,
+                union=union,
+                summary=f"连续登录失败，{what}暂停登录至 "
+                f"{timezone.localtime(failure.paused_until):%H:%M}"
+                + ("（已登录过的设备不受账号暂停影响）" if what == "账号" else ""),
+            )
 
 
 @transaction.atomic
@@ -318,6 +324,10 @@ def _require_manage(actor: User, user: User) -> None:
     """A chair manages a login only if every role it holds lies in the chair's subtree,
     so a branch chair cannot reset the password of the union's chair."""
     unions = [r.union for r in user.roles.select_related("union")]
+    # A login whose only role still waits for confirmation is managed where it waits.
+    unions += [
+        g.union for g in user.pending_grants.filter(status="pending").select_related("union")
+    ]
     if not unions or (user.is_superuser and not actor.is_superuser):
         # Only a superuser manages a login with no role, or another superuser.
         require(actor, Perm.USERS_MANAGE, None)
@@ -350,7 +360,7 @@ def user_create(
         ) from exc
     if User.objects.filter(username__iexact=username).exists():
         raise ServiceError({"username": f"登录名「{username}」已被使用，请换一个。"})
-    user = User(username=username, full_name=full_name.strip())
+    user = User(username=username, full_name=full_name.strip(), created_by=actor)
     if password:
         user.set_password(password)
     else:
@@ -409,9 +419,8 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> User:
         _require_manage(actor, user)
     user = User.objects.select_for_update().get(pk=user.pk)
     user.set_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.save(update_fields=["password", "failed_logins", "locked_until"])
+    user.save(update_fields=["password"])
+    throttle.forget_account(user.username)
     audit.record(
         actor=actor,
         action=AuditAction.PASSWORD,
@@ -425,14 +434,20 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> User:
 @transaction.atomic
 def role_grant(
     *, actor: User | None, user: User, union: Union, role: str, portfolio: str = ""
-) -> RoleAssignment:
-    """Give ``user`` ``role`` at ``union``. A chair may grant within their subtree."""
+) -> RoleAssignment | PendingGrant:
+    """Give ``user`` ``role`` at ``union``. A chair may grant within their subtree; a
+    role that approves or pays money, granted by an officer, waits for a second one
+    (returns the :class:`PendingGrant`, see ``org.grants``)."""
     if actor is not None:
         require(actor, Perm.USERS_MANAGE, union)
     if union.is_archived:
         raise ServiceError({"union": f"「{union.name}」已归档，不能在其上授予角色。"})
     if role != Role.COMMITTEE:
         portfolio = ""
+    if actor is not None and money_grants.needs_confirmation(actor, role):
+        return money_grants.grant_request(
+            actor=actor, user=user, union=union, role=role, portfolio=portfolio
+        )
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, union=union, role=role, defaults={"portfolio": portfolio}
     )

@@ -16,5 +16,6 @@ urlpatterns = [
     path("users/<int:pk>/password/", views.user_password, name="user_password"),
     path("users/<int:pk>/toggle/", views.user_toggle, name="user_toggle"),
     path("roles/<int:pk>/revoke/", views.role_revoke, name="role_revoke"),
+    path("grants/<int:pk>/<str:decision>/", views.grant_decide, name="grant_decide"),
     path("password/", views.my_password, name="my_password"),
 ]

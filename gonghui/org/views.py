@@ -10,15 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.timezone import now
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gonghui.common import audit
 from gonghui.common.scope import Perm, can, get_visible_or_404, grants, visible
 from gonghui.common.web import AuthedRequest, add_errors, paginate, posted
 
-from . import queries, services
-from .auth import is_locked
+from . import grants as money_grants
+from . import queries, services, throttle
 from .choices import UnionKind
 from .forms import (
     LoginForm,
@@ -29,7 +28,7 @@ from .forms import (
     UnionForm,
     UserCreateForm,
 )
-from .models import RoleAssignment, Union, User
+from .models import PendingGrant, RoleAssignment, Union, User
 
 
 class LoginView(auth_views.LoginView):
@@ -39,7 +38,9 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        services.login_succeeded(user=form.get_user())
+        user = form.get_user()
+        services.login_succeeded(user=user)
+        throttle.remember_device(self.request, response, user)
         return response
 
 
@@ -197,15 +198,15 @@ def user_list(request: AuthedRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q))
+    waiting = _with_may(request, money_grants.pending(request.user))
+    page = paginate(request, qs, 50)
+    paused = throttle.paused_accounts([u.username for u in page])
+    for u in page:
+        u.paused = u.username.lower() in paused
     return render(
         request,
         "org/users.html",
-        {
-            "page": paginate(request, qs, 50),
-            "q": q,
-            "query": urlencode({"q": q}) if q else "",
-            "now": now(),
-        },
+        {"page": page, "q": q, "query": urlencode({"q": q}) if q else "", "pending": waiting},
     )
 
 
@@ -214,6 +215,12 @@ def _managed_user(request: AuthedRequest, pk: int) -> User:
     if user is None:
         raise Http404("没有找到该用户，或您无权管理。")
     return user
+
+
+_WAITS = (
+    "该角色涉及审批或发放资金，已提交，须由上级工会主席或本工会另一位主席在"
+    "「用户与角色」中确认后才生效。"
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -227,6 +234,8 @@ def user_create(request: AuthedRequest) -> HttpResponse:
             add_errors(form, exc)
         else:
             messages.success(request, f"已新建用户「{user.display_name}」。")
+            if money_grants.pending(request.user, user).exists():
+                messages.info(request, _WAITS)
             return redirect("org:user_detail", pk=user.pk)
     return render(request, "org/user_form.html", {"form": form})
 
@@ -237,11 +246,14 @@ def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     role_form = RoleForm(posted(request), viewer=request.user)
     if request.method == "POST" and role_form.is_valid():
         try:
-            services.role_grant(actor=request.user, user=user, **role_form.cleaned_data)
+            given = services.role_grant(actor=request.user, user=user, **role_form.cleaned_data)
         except ValidationError as exc:
             add_errors(role_form, exc)
         else:
-            messages.success(request, "已授予角色。")
+            if isinstance(given, PendingGrant):
+                messages.info(request, _WAITS)
+            else:
+                messages.success(request, "已授予角色。")
             return redirect("org:user_detail", pk=user.pk)
     member = getattr(user, "member", None)
     return render(
@@ -249,16 +261,48 @@ def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "org/user_detail.html",
         {
             "subject": user,
-            "locked": is_locked(user),
+            "paused_until": throttle.paused_until(throttle.account_key(user.username)),
             "member": member
             if member and can(request.user, Perm.ROSTER_VIEW, member.union)
             else None,
             "roles": queries.roles_of(request.user, user),
+            "pending": _with_may(request, money_grants.pending(request.user, user)),
             "role_form": role_form,
             "password_form": PasswordForm(user=user),
             "history": visible(audit.history(user), request.user, Perm.AUDIT_VIEW)[:30],
         },
     )
+
+
+def _with_may(request: AuthedRequest, qs: object) -> list[PendingGrant]:
+    rows = list(qs)  # type: ignore[call-overload]
+    for g in rows:
+        g.may_confirm = money_grants.may_confirm(request.user, g)
+        g.may_refuse = g.may_confirm or g.requested_by_id == request.user.pk
+    return rows
+
+
+@require_POST
+def grant_decide(request: AuthedRequest, pk: int, decision: str) -> HttpResponse:
+    """确认 or 不予授予 a money role another officer asked for."""
+    grant = get_visible_or_404(
+        PendingGrant.objects.select_related("user", "union"),
+        request.user,
+        Perm.USERS_MANAGE,
+        pk=pk,
+    )
+    try:
+        if decision == "confirm":
+            assignment = money_grants.grant_confirm(actor=request.user, grant=grant)
+            messages.success(request, f"已确认授予「{grant.user.display_name}」{assignment}。")
+        elif decision == "refuse":
+            money_grants.grant_refuse(actor=request.user, grant=grant)
+            messages.success(request, f"已不予授予「{grant.user.display_name}」该角色。")
+        else:
+            raise Http404("没有这项操作。")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("org:user_detail", pk=grant.user_id)
 
 
 @require_POST

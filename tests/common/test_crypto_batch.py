@@ -24,10 +24,10 @@ VALUES = ["11010519491231002X", "13812345678", "", "a", "x" * 15, "y" * 16, "张
 @pytest.fixture(autouse=True)
 def _fresh_keys() -> Iterator[None]:
     crypto._fernet.cache_clear()
-    crypto._hash_key.cache_clear()
+    crypto.forget_hash_key()
     yield
     crypto._fernet.cache_clear()
-    crypto._hash_key.cache_clear()
+    crypto.forget_hash_key()
 
 
 def test_batched_tokens_are_standard_fernet_tokens() -> None:
@@ -46,7 +46,7 @@ def test_batched_tokens_are_standard_fernet_tokens() -> None:
     assert len(set(again)) == 3
 
 
-def test_batched_tokens_rotate_like_single_ones() -> None:
+def test_batched_tokens_rotate_like_single_ones(db: None) -> None:
     batched = crypto.encrypt_many(VALUES[:2])
     single = [crypto.encrypt(v) for v in VALUES[:2]]
     # A new key goes in front: old tokens still decrypt; new ones use the new key.

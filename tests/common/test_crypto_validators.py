@@ -34,15 +34,15 @@ NEW_KEY = Fernet.generate_key().decode()
 def _fresh_keys() -> Iterator[None]:
     """The key objects are cached per process; each test starts and ends clean."""
     crypto._fernet.cache_clear()
-    crypto._hash_key.cache_clear()
+    crypto.forget_hash_key()
     yield
     crypto._fernet.cache_clear()
-    crypto._hash_key.cache_clear()
+    crypto.forget_hash_key()
 
 
 def _rotate(keys: list[str]) -> override_settings:
     crypto._fernet.cache_clear()
-    crypto._hash_key.cache_clear()
+    crypto.forget_hash_key()
     return override_settings(ENCRYPTION_KEYS=keys)
 
 
@@ -55,7 +55,7 @@ def test_encrypt_decrypt_round_trip() -> None:
     assert crypto.encrypt("") == "" and crypto.decrypt("") == ""
 
 
-def test_lookup_hash_is_stable_keyed_and_per_purpose() -> None:
+def test_lookup_hash_is_stable_keyed_and_per_purpose(db: None) -> None:
     h = crypto.lookup_hash("13812345678", purpose="phone")
     assert h == crypto.lookup_hash("13812345678", purpose="phone")
     assert h != crypto.lookup_hash("13812345678", purpose="id")
@@ -64,7 +64,7 @@ def test_lookup_hash_is_stable_keyed_and_per_purpose() -> None:
     assert crypto.lookup_hash("", purpose="phone") == ""
 
 
-def test_key_rotation_keeps_old_tokens_and_lookup_hashes() -> None:
+def test_key_rotation_keeps_old_tokens_and_lookup_hashes(db: None) -> None:
     old_keys = list(settings.ENCRYPTION_KEYS)
     old_token = crypto.encrypt(VALID_ID)
     old_hash = crypto.lookup_hash(VALID_ID, purpose="id")

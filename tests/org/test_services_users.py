@@ -10,7 +10,7 @@ from gonghui.common.models import AuditAction, AuditEntry
 from gonghui.common.scope import Perm, can, grants
 from gonghui.org import queries, services
 from gonghui.org.choices import Portfolio, Role
-from gonghui.org.models import RoleAssignment, User
+from gonghui.org.models import LoginThrottle, RoleAssignment, User
 
 from .. import factories as f
 from ..conftest import World
@@ -168,13 +168,12 @@ def test_branch_chair_cannot_reset_the_password_of_someone_above_them(
 
 
 def test_school_chair_resets_a_password_and_unlocks(world: World, teacher: User) -> None:
-    User.objects.filter(pk=teacher.pk).update(failed_logins=3)
+    LoginThrottle.objects.create(key=f"user:{teacher.username}", failures=3)
     services.user_set_password(actor=world.chair, user=teacher, password="Neue-mima-2024")
 
     teacher.refresh_from_db()
     assert teacher.check_password("Neue-mima-2024")
-    assert teacher.failed_logins == 0
-    assert teacher.locked_until is None
+    assert not LoginThrottle.objects.filter(key=f"user:{teacher.username}").exists()
     entry = AuditEntry.objects.get(action=AuditAction.PASSWORD)
     assert entry.actor == world.chair
     assert "Neue-mima-2024" not in str(entry.changes) + entry.summary

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from gonghui.common.models import AuditEntry
 from gonghui.org.models import RoleAssignment, Union, User
@@ -18,21 +14,6 @@ STRONG = "Qiang-mima-2024"
 
 
 # Login --------------------------------------------------------------------------------
-
-
-def test_locked_account_sees_the_lockout_message_in_chinese(world: World) -> None:
-    User.objects.filter(pk=world.member_user.pk).update(
-        locked_until=timezone.now() + dt.timedelta(minutes=10)
-    )
-    client = Client()
-    response = client.post(reverse("login"), {"username": "member", "password": f.PASSWORD})
-    assert response.status_code == 200
-    html = response.content.decode()
-    alert = html[html.index('role="alert"') :]
-    alert = alert[: alert.index("</div>")]
-    minutes = settings.GONGHUI_LOGIN_LOCK_MINUTES
-    assert f"该账号因连续输错密码已被锁定，请 {minutes} 分钟后再试" in alert
-    assert "_auth_user_id" not in client.session
 
 
 def test_login_form_asks_for_what_is_missing(db: None) -> None:
@@ -127,26 +108,6 @@ def test_chair_cannot_revoke_their_own_chair_role_and_is_told_why(world: World) 
     response = login(world.chair).post(reverse("org:role_revoke", args=[own.pk]), follow=True)
     assert "不能撤销自己的主席角色" in response.content.decode()
     assert RoleAssignment.objects.filter(pk=own.pk).exists()
-
-
-def test_user_page_shows_a_lock_and_the_reset_unlocks(world: World) -> None:
-    User.objects.filter(pk=world.member_user.pk).update(
-        locked_until=timezone.now() + dt.timedelta(minutes=10)
-    )
-    chair = login(world.chair)
-    url = reverse("org:user_detail", args=[world.member_user.pk])
-    page = chair.get(url).content.decode()
-    assert "因连续输错密码，锁定至" in page
-    assert reverse("members:detail", args=[world.member.pk]) in page
-    users = chair.get(reverse("org:users")).content.decode()
-    assert "已锁定" in users
-
-    chair.post(
-        reverse("org:user_password", args=[world.member_user.pk]),
-        {"password": STRONG, "password2": STRONG},
-    )
-    assert "锁定至" not in chair.get(url).content.decode()
-    assert Client().login(username="member", password=STRONG)
 
 
 def test_mismatched_password_reset_changes_nothing(world: World) -> None:
