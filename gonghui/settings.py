@@ -16,8 +16,9 @@ Variables:
                             手机号 at rest. Same rule as the secret key.
 ``GONGHUI_ALLOWED_HOSTS``   comma-separated (default: ``127.0.0.1,localhost``)
 ``GONGHUI_DEBUG``           ``1``/``true`` to turn on Django's debug pages (never in production)
-``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``); needed for import
-                            progress when several server processes run
+``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``); without it the
+                            cache is files in ``<data dir>/cache``, shared by the server's
+                            processes on one machine (Redis when several machines serve)
 ``GONGHUI_HTTPS``           ``1`` when served over HTTPS (behind a TLS-terminating proxy)
 ``GONGHUI_CSRF_TRUSTED_ORIGINS``  e.g. ``https://gonghui.example.cn``
 ``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_LOCK_MINUTES``  lockout (default 5 / 15)
@@ -25,6 +26,10 @@ Variables:
                             (default 60 MB / 300,000 data rows)
 ``GONGHUI_IMPORT_KEEP_DAYS``  days an uploaded file that failed its check is kept for the
                             marked-file download (default 7)
+``GONGHUI_WORKERS`` / ``GONGHUI_THREADS``  server processes (default: the number of cores) and
+                            threads in each (default 8) of ``gonghui serve`` and ``demo``
+``GONGHUI_WORKER_CONNECTIONS``  open connections one process holds at most (default 1000);
+                            a body over GONGHUI_IMPORT_MAX_BYTES + 2 MB is refused (413) unread
 """
 
 from __future__ import annotations
@@ -268,11 +273,23 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 
+# The cache holds what every worker process must see alike (an import's progress). Without
+# Redis it is a folder of files in the data folder: shared by the processes of one
+# machine, and written outside any database transaction (a database cache would write
+# the progress inside the import's own transaction, unseen until it commits, and on
+# SQLite it would wait for the write lock that import holds).
 if env("REDIS_URL"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env("REDIS_URL"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
         }
     }
 
@@ -302,3 +319,24 @@ GONGHUI_IMPORT_KEEP_DAYS = env_int("IMPORT_KEEP_DAYS", 7)
 # Web imports check and write in a background thread so that a long one never times out
 # the request; tests turn this off to run them inline.
 GONGHUI_IMPORT_BACKGROUND = env_bool("IMPORT_BACKGROUND", True)
+
+
+# --- Server (gonghui serve / demo) ----------------------------------------------------------
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# Worker processes and threads per process of `gonghui serve` / `gonghui demo`
+# (`--workers`, `--threads` override them).
+GONGHUI_WORKERS = env_int("WORKERS", _cores())
+GONGHUI_THREADS = env_int("THREADS", 8)
+# Open connections one worker holds at most (kept alive or waiting for a request).
+GONGHUI_WORKER_CONNECTIONS = env_int("WORKER_CONNECTIONS", 1000)
+# A request body past this is refused from its Content-Length before it is received:
+# the largest import plus room for the form around it.
+GONGHUI_MAX_BODY_BYTES = GONGHUI_IMPORT_MAX_BYTES + 2 * 1024 * 1024
