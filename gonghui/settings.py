@@ -30,6 +30,10 @@ Variables:
                             threads in each (default 8) of ``gonghui serve`` and ``demo``
 ``GONGHUI_WORKER_CONNECTIONS``  open connections one process holds at most (default 1000);
                             a body over GONGHUI_IMPORT_MAX_BYTES + 2 MB is refused (413) unread
+``GONGHUI_ADMIN``           ``1`` to serve Django's admin at ``/admin/`` (default off)
+``GONGHUI_IDLE_MINUTES`` / ``GONGHUI_IDLE_MINUTES_OTHER``  a session ends after this many idle
+                            minutes: for users who may see full 身份证号 (default 30) / others
+                            (default 240); 12 h is the limit for all
 """
 
 from __future__ import annotations
@@ -340,3 +344,32 @@ GONGHUI_WORKER_CONNECTIONS = env_int("WORKER_CONNECTIONS", 1000)
 # A request body past this is refused from its Content-Length before it is received:
 # the largest import plus room for the form around it.
 GONGHUI_MAX_BODY_BYTES = GONGHUI_IMPORT_MAX_BYTES + 2 * 1024 * 1024
+
+# --- Headers, admin, idle sessions ----------------------------------------------------------
+
+# Behind HTTPS: browsers keep to HTTPS for a year (this host and its subdomains), and
+# a plain-HTTP request is redirected.
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# (preload only adds the directive; submitting the domain to the browsers' list is a choice
+# left to whoever runs the server)
+SECURE_HSTS_PRELOAD = HTTPS
+# The proxy must pass X-Forwarded-Proto (see above), or every request would be redirected.
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Django's admin (/admin/) is served only when this is on; its logins go through the
+# workbench's own login page (throttled, audited).
+GONGHUI_ADMIN = env_bool("ADMIN", False)
+
+# A session ends after this many minutes without a request: GONGHUI_IDLE_MINUTES for a
+# user who may see full 身份证号 (roster.pii), GONGHUI_IDLE_MINUTES_OTHER for the rest;
+# SESSION_COOKIE_AGE (12 h) stays the limit for all.
+GONGHUI_IDLE_MINUTES = env_int("IDLE_MINUTES", 30)
+GONGHUI_IDLE_MINUTES_OTHER = env_int("IDLE_MINUTES_OTHER", 240)
+
+MIDDLEWARE.insert(1, "gonghui.common.security.SecurityHeadersMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "gonghui.common.security.IdleSessionMiddleware",
+)
