@@ -38,6 +38,8 @@ BENCH_ENV = {
     # The test client sends Host: testserver.
     "GONGHUI_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
     "DJANGO_SETTINGS_MODULE": "gonghui.settings",
+    # bench_roster compares with Django's admin, which is off unless asked for.
+    "GONGHUI_ADMIN": "1",
 }
 
 

@@ -16,8 +16,9 @@ Variables:
                             手机号 at rest. Same rule as the secret key.
 ``GONGHUI_ALLOWED_HOSTS``   comma-separated (default: ``127.0.0.1,localhost``)
 ``GONGHUI_DEBUG``           ``1``/``true`` to turn on Django's debug pages (never in production)
-``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``); needed for import
-                            progress when several server processes run
+``GONGHUI_REDIS_URL``       optional cache (``redis://127.0.0.1:6379/0``); without it the
+                            cache is files in ``<data dir>/cache``, shared by the server's
+                            processes on one machine (Redis when several machines serve)
 ``GONGHUI_HTTPS``           ``1`` when served over HTTPS (behind a TLS-terminating proxy)
 ``GONGHUI_CSRF_TRUSTED_ORIGINS``  e.g. ``https://gonghui.example.cn``
 ``GONGHUI_LOGIN_MAX_FAILURES`` / ``GONGHUI_LOGIN_MAX_FAILURES_PER_ADDRESS`` /
@@ -33,6 +34,14 @@ Variables:
                             marked failed (default 10)
 ``GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY``  people of other unions one user's imports
                             may find per day before imports are refused (default 50)
+``GONGHUI_WORKERS`` / ``GONGHUI_THREADS``  server processes (default: the number of cores) and
+                            threads in each (default 8) of ``gonghui serve`` and ``demo``
+``GONGHUI_WORKER_CONNECTIONS``  open connections one process holds at most (default 1000);
+                            a body over GONGHUI_IMPORT_MAX_BYTES + 2 MB is refused (413) unread
+``GONGHUI_ADMIN``           ``1`` to serve Django's admin at ``/admin/`` (default off)
+``GONGHUI_IDLE_MINUTES`` / ``GONGHUI_IDLE_MINUTES_OTHER``  a session ends after this many idle
+                            minutes: for users who may see full 身份证号 (default 30) / others
+                            (default 240); 12 h is the limit for all
 """
 
 from __future__ import annotations
@@ -305,11 +314,23 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 
+# The cache holds what every worker process must see alike (an import's progress). Without
+# Redis it is a folder of files in the data folder: shared by the processes of one
+# machine, and written outside any database transaction (a database cache would write
+# the progress inside the import's own transaction, unseen until it commits, and on
+# SQLite it would wait for the write lock that import holds).
 if env("REDIS_URL"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env("REDIS_URL"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
         }
     }
 
@@ -348,3 +369,53 @@ GONGHUI_IMPORT_STALE_MINUTES = env_int("IMPORT_STALE_MINUTES", 10)
 # People of unions the importer may not see that one user's import checks may find per
 # day (each is audited); past it the import is refused and the union above is told.
 GONGHUI_IMPORT_MAX_FOREIGN_MATCHES_PER_DAY = env_int("IMPORT_MAX_FOREIGN_MATCHES_PER_DAY", 50)
+
+
+# --- Server (gonghui serve / demo) ----------------------------------------------------------
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# Worker processes and threads per process of `gonghui serve` / `gonghui demo`
+# (`--workers`, `--threads` override them).
+GONGHUI_WORKERS = env_int("WORKERS", _cores())
+GONGHUI_THREADS = env_int("THREADS", 8)
+# Open connections one worker holds at most (kept alive or waiting for a request).
+GONGHUI_WORKER_CONNECTIONS = env_int("WORKER_CONNECTIONS", 1000)
+# A request body past this is refused from its Content-Length before it is received:
+# the largest import plus room for the form around it.
+GONGHUI_MAX_BODY_BYTES = GONGHUI_IMPORT_MAX_BYTES + 2 * 1024 * 1024
+
+# --- Headers, admin, idle sessions ----------------------------------------------------------
+
+# Behind HTTPS: browsers keep to HTTPS for a year (this host and its subdomains), and
+# a plain-HTTP request is redirected.
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# (preload only adds the directive; submitting the domain to the browsers' list is a choice
+# left to whoever runs the server)
+SECURE_HSTS_PRELOAD = HTTPS
+# The proxy must pass X-Forwarded-Proto (see above), or every request would be redirected.
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Django's admin (/admin/) is served only when this is on; its logins go through the
+# workbench's own login page (throttled, audited).
+GONGHUI_ADMIN = env_bool("ADMIN", False)
+
+# A session ends after this many minutes without a request: GONGHUI_IDLE_MINUTES for a
+# user who may see full 身份证号 (roster.pii), GONGHUI_IDLE_MINUTES_OTHER for the rest;
+# SESSION_COOKIE_AGE (12 h) stays the limit for all.
+GONGHUI_IDLE_MINUTES = env_int("IDLE_MINUTES", 30)
+GONGHUI_IDLE_MINUTES_OTHER = env_int("IDLE_MINUTES_OTHER", 240)
+
+MIDDLEWARE.insert(1, "gonghui.common.security.SecurityHeadersMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "gonghui.common.security.IdleSessionMiddleware",
+)

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from gonghui.common.views import admin_login
 from gonghui.org.views import LoginView
 from gonghui.reports.views import dashboard
 
@@ -20,5 +22,9 @@ urlpatterns = [
     path("reports/", include("gonghui.reports.urls")),
     path("audit/", include("gonghui.common.urls")),
     path("imports/", include("gonghui.common.imports.urls")),
-    path("admin/", admin.site.urls),
 ]
+
+if settings.GONGHUI_ADMIN:
+    # Off unless GONGHUI_ADMIN=1. Its login is the workbench's own (throttled, audited).
+    admin.site.login = admin_login  # type: ignore[method-assign]
+    urlpatterns.append(path("admin/", admin.site.urls))

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -40,6 +42,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("own_database"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_per_process() -> Iterator[None]:
+    """The file cache in the data folder is shared by every process on purpose (the
+    server's workers); the test processes, each with its own database whose rows have
+    the same ids, must not share it."""
+    from django.test import override_settings
+
+    local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=local):
+        yield
+
+
+@pytest.fixture
+def admin_on(settings: Any) -> Iterator[None]:
+    """Django's admin served (GONGHUI_ADMIN=1) for one test; urls.py reads the setting."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import gonghui.urls
+
+    settings.GONGHUI_ADMIN = True
+    importlib.reload(gonghui.urls)
+    clear_url_caches()
+    yield
+    settings.GONGHUI_ADMIN = False
+    importlib.reload(gonghui.urls)
+    clear_url_caches()
 
 
 @pytest.fixture(scope="session")

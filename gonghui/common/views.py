@@ -101,3 +101,15 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """The form was older than the session (logged out and in again in another tab, or
     left open overnight): say so in Chinese and how to get the work through."""
     return render(request, "csrf_failure.html", status=403)
+
+
+def admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponse:
+    """Django admin's login page, replaced: sign in through the workbench's own login
+    (the same throttling and audit as every other login), then come back to the admin."""
+    from django.contrib.auth.views import redirect_to_login
+
+    if request.user.is_authenticated:
+        # Signed in but not staff: the admin is not for this account.
+        raise PermissionDenied("此账号不能进入系统管理。")
+    target = request.GET.get("next") or reverse("admin:index")
+    return redirect_to_login(target, reverse("login"))

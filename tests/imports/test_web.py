@@ -365,6 +365,7 @@ def test_uploads_are_deleted_when_no_longer_needed(world: World, settings: Any) 
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("admin_on")
 def test_import_records_are_in_the_admin_to_look_at_only(world: World) -> None:
     from gonghui.org.models import User
 

@@ -2,8 +2,8 @@
 
 The rows are written inside one transaction, so progress cannot live in the database
 while it runs (on SQLite nobody else may write then, and nobody would see it before the
-commit anyway). It goes to the cache instead: per process with the default local-memory
-cache, shared between processes when ``GONGHUI_REDIS_URL`` is set.
+commit anyway). It goes to the cache instead, which every server process shares (files
+in the data folder, or Redis when ``GONGHUI_REDIS_URL`` is set).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from gonghui.common.management.commands.serve import add_server_arguments, serve
 from gonghui.org import demo as org_demo
 
 
@@ -25,12 +26,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="只建库，不启动服务")
-        parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
-        parser.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+        add_server_arguments(parser)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         db = settings.DATABASES["default"]
         self.stdout.write(f"数据库：{db['NAME']}")
+        # Once, here, before the server forks its workers.
         call_command("migrate", interactive=False, verbosity=0)
         if org_demo.exists():
             self.stdout.write(
@@ -50,15 +51,20 @@ class Command(BaseCommand):
                 f"已生成演示数据：{len(ctx['schools'])} 所学校，{ctx.get('member_count', 0)} 名会员"
                 f"（用时 {time.monotonic() - started:.1f} 秒）。"
             )
-        url = f"http://{opts['host']}:{opts['port']}/"
-        self.stdout.write("")
-        self.stdout.write(f"网址：{url}")
-        self.stdout.write("演示账号（密码相同）：")
-        for label, username, password in logins:
-            self.stdout.write(f"  {label}：登录名 {username}，密码 {password}")
-        self.stdout.write("")
-        if not opts["no_serve"]:
-            call_command("serve", host=opts["host"], port=opts["port"])
+
+        def banner(url: str) -> list[str]:
+            lines = ["", f"网址：{url}", "演示账号（密码相同）："]
+            lines += [
+                f"  {label}：登录名 {name}，密码 {password}" for label, name, password in logins
+            ]
+            return [*lines, ""]
+
+        if opts["no_serve"]:
+            for line in banner(f"http://{opts['host']}:{opts['port']}/"):
+                self.stdout.write(line)
+        else:
+            # The URL (with the port really bound) and the logins, once the server is up.
+            serve(opts, self.stdout, banner)
 
 
 def org_demo_logins() -> list[tuple[str, str, str]]:
