@@ -620,7 +620,14 @@ MATRIX: dict[str, list[Case]] = {
             },
         ),
     ],
-    "activities:detail": [GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk])],
+    "activities:detail": [
+        # The member may join their branch's activity: they get its member's page.
+        GET(who(OK, NF, OK, OK), args=lambda w: [acts.activity(w).pk]),
+        GET(
+            {**who(NF, OK, NF, OK), "outsider": NF},
+            args=lambda w: [acts.activity(w, union=w.other_branch).pk],
+        ),
+    ],
     "activities:edit": [
         GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk]),
         POST(
