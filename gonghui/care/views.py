@@ -157,7 +157,9 @@ def visit_create(request: AuthedRequest) -> HttpResponse:
 
 def visit_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     visit = get_visible_or_404(
-        Visit.objects.select_related("union", "member", "created_by", "reverses", "reversal"),
+        Visit.objects.select_related(
+            "union", "member__union", "created_by", "reverses", "reversal"
+        ),
         request.user,
         Perm.CARE_VIEW,
         pk=pk,
@@ -419,7 +421,7 @@ def hardship_create(request: AuthedRequest) -> HttpResponse:
 
 def hardship_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     file = get_visible_or_404(
-        HardshipFile.objects.select_related("member", "union", "created_by"),
+        HardshipFile.objects.select_related("member__union", "union", "created_by"),
         request.user,
         Perm.CARE_VIEW,
         pk=pk,
@@ -686,7 +688,7 @@ def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> 
 
 def subsidy_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     subsidy = get_visible_or_404(
-        Subsidy.objects.select_related("member", "union", "applicant", "hardship_file"),
+        Subsidy.objects.select_related("member__union", "union", "applicant", "hardship_file"),
         request.user,
         Perm.CARE_VIEW,
         pk=pk,
@@ -887,7 +889,7 @@ def donation_list(request: AuthedRequest) -> HttpResponse:
         if d.get("end"):
             qs = qs.filter(date__lte=d["end"])
     totals = queries.donation_totals(qs)
-    qs = qs.select_related("drive", "union", "member").order_by("-date", "-id")
+    qs = qs.select_related("drive__union", "union", "member").order_by("-date", "-id")
     return render(
         request,
         "care/donations.html",
