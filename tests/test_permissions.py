@@ -432,6 +432,17 @@ MATRIX: dict[str, list[Case]] = {
         )
     ],
     "care:visit_photo": [GET(who(NF, NF, OK, OK), args=lambda w: [care.photo(w).pk])],
+    # The member is the applicant of care.subsidy: their own papers are theirs to add and see.
+    "care:subsidy_attachment_add": [
+        POST(
+            who(GO, NF, GO, GO),
+            args=lambda w: [care.subsidy(w).pk],
+            data=lambda w: {
+                "attachment": SimpleUploadedFile("发票.pdf", care.PDF, "application/pdf")
+            },
+        )
+    ],
+    "care:subsidy_attachment": [GET(who(OK, NF, OK, OK), args=lambda w: [care.attachment(w).pk])],
     "care:stay_create": [
         GET(who(FB, OK, OK, OK)),
         POST(
@@ -631,7 +642,14 @@ MATRIX: dict[str, list[Case]] = {
             },
         ),
     ],
-    "activities:detail": [GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk])],
+    "activities:detail": [
+        # The member may join their branch's activity: they get its member's page.
+        GET(who(OK, NF, OK, OK), args=lambda w: [acts.activity(w).pk]),
+        GET(
+            {**who(NF, OK, NF, OK), "outsider": NF},
+            args=lambda w: [acts.activity(w, union=w.other_branch).pk],
+        ),
+    ],
     "activities:edit": [
         GET(who(NF, NF, OK, OK), args=lambda w: [acts.activity(w).pk]),
         POST(
@@ -970,6 +988,7 @@ OBJECT_VIEWS = [
     ("POST", "org:role_revoke", member_role),
     ("GET", "care:visit", lambda w: [care.visit(w).pk]),
     ("GET", "care:visit_photo", lambda w: [care.photo(w).pk]),
+    ("GET", "care:subsidy_attachment", lambda w: [care.attachment(w).pk]),
     ("POST", "care:visit_reverse", lambda w: [care.visit(w).pk]),
     ("GET", "care:hardship_file", lambda w: [care.hardship_file(w).pk]),
     ("GET", "care:subsidy", lambda w: [care.subsidy(w).pk]),

@@ -71,6 +71,15 @@ def eligible(activity: Activity) -> QuerySet[Member]:
     )
 
 
+def may_see_as_member(activity: Activity, member: Member) -> bool:
+    """A member sees an activity's own page when they may take part (:func:`eligible`)
+    or already hold a place or a record in it (one who has since moved keeps it)."""
+    return (
+        eligible(activity).filter(pk=member.pk).exists()
+        or Registration.objects.filter(activity=activity, member=member).exists()
+    )
+
+
 @dataclass(frozen=True)
 class Participation:
     """Distinct members who attended ÷ eligible members."""

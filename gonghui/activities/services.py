@@ -341,6 +341,12 @@ def eligibility_problem(activity: Activity, member: Member) -> str | None:
     return None
 
 
+def signup_window_problem(activity: Activity, now: dt.datetime | None = None) -> str | None:
+    """Why no one may sign up for ``activity`` now (cancelled, not open yet, closed), or
+    ``None``: what the member's page says instead of the 报名 button."""
+    return _window_problem(activity, now or timezone.now())
+
+
 def _window_problem(activity: Activity, now: dt.datetime) -> str | None:
     if activity.status == ActivityStatus.CANCELLED:
         return f"活动已取消：{activity.cancel_reason}"

@@ -34,7 +34,7 @@ from gonghui.org.models import Union, subtree_q
 
 from . import forms as f
 from . import queries, services
-from .choices import Category, RegStatus
+from .choices import HOLDING, Category, RegStatus
 from .models import Activity, Award, Club, ClubMembership, Registration
 
 PAGE = 50
@@ -179,13 +179,31 @@ def _detail_context(request: AuthedRequest, activity: Activity, **forms: Any) ->
 
 
 def activity_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    activity = get_visible_or_404(
-        Activity.objects.select_related("union", "audience", "club"),
-        request.user,
-        Perm.ACTIVITY_VIEW,
-        pk=pk,
-    )
-    return render(request, "activities/detail.html", _detail_context(request, activity))
+    """The officers' page for an activity in their scope; for anyone else the member's
+    page of an activity they may join (or hold a place in), without others' names."""
+    qs = Activity.objects.select_related("union", "audience", "club")
+    activity = visible(qs, request.user, Perm.ACTIVITY_VIEW).filter(pk=pk).first()
+    if activity is not None:
+        return render(request, "activities/detail.html", _detail_context(request, activity))
+    me = own_member(request.user)
+    activity = qs.filter(pk=pk).first() if me is not None else None
+    if me is None or activity is None or not queries.may_see_as_member(activity, me):
+        raise Http404("没有这个活动，或您不在参加范围内。")
+    return render(request, "activities/member_detail.html", _member_context(activity, me))
+
+
+def _member_context(activity: Activity, me: Any) -> dict[str, Any]:
+    held = activity.registrations.filter(status__in=HOLDING).count()
+    mine = activity.registrations.filter(member=me).exclude(status=RegStatus.CANCELLED).first()
+    return {
+        "activity": activity,
+        "registration": mine,
+        "held": held,
+        "places_left": max(activity.capacity - held, 0) if activity.capacity else None,
+        "eligibility": services.eligibility_problem(activity, me),
+        "window": services.signup_window_problem(activity),
+        "quiz": getattr(activity, "quiz", None),
+    }
 
 
 @require_POST

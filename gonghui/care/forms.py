@@ -368,6 +368,23 @@ class CloseForm(Form):
 # Subsidies ------------------------------------------------------------------------------
 
 
+ATTACHMENT_ACCEPT = "image/*,application/pdf,.pdf"
+
+
+def _checked_attachment(upload: Any) -> Any:
+    """The upload, refused here (before anything is written) when it is no image or PDF."""
+    from django.core.exceptions import ValidationError
+
+    from .services import check_attachment
+
+    if upload:
+        try:
+            check_attachment(upload)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+    return upload
+
+
 class SubsidyApplyForm(Form):
     """Self-service: a member applies for themself."""
 
@@ -376,6 +393,24 @@ class SubsidyApplyForm(Form):
     reason = forms.CharField(
         label="申请理由", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
+    attachment = forms.FileField(
+        label="附件",
+        required=False,
+        help_text="医院票据、证明等的照片或 PDF（可不传，提交后也可补传）",
+        widget=forms.ClearableFileInput(attrs={"accept": ATTACHMENT_ACCEPT}),
+    )
+
+    def clean_attachment(self) -> Any:
+        return _checked_attachment(self.cleaned_data.get("attachment"))
+
+
+class AttachmentForm(Form):
+    attachment = forms.FileField(
+        label="附件", widget=forms.ClearableFileInput(attrs={"accept": ATTACHMENT_ACCEPT})
+    )
+
+    def clean_attachment(self) -> Any:
+        return _checked_attachment(self.cleaned_data.get("attachment"))
 
 
 class SubsidyCreateForm(SubsidyApplyForm):

@@ -523,6 +523,44 @@ class SubsidyEvent(models.Model):
         return f"{self.get_to_status_display()}（{self.actor_name}）"
 
 
+def _attachment_path(instance: SubsidyAttachment, filename: str) -> str:
+    import uuid
+    from pathlib import Path
+
+    suffix = Path(filename).suffix.lower()[:8]
+    return f"care/subsidies/{instance.subsidy_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class SubsidyAttachment(models.Model):
+    """A paper behind a 补助 application (a hospital bill, a certificate): an image or a
+    PDF, checked by its content. Served only through a view that checks the viewer's
+    scope or that the subsidy is their own; there is no public URL."""
+
+    subsidy = models.ForeignKey(
+        Subsidy, verbose_name="补助", on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField("附件", upload_to=_attachment_path, max_length=300)
+    name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField("大小", default=0)
+    uploaded_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "补助附件"
+        verbose_name_plural = "补助附件"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
 class DonationDrive(TimeStampedModel):
     """A 捐款 drive (一日捐, 爱心捐款 for a sick colleague …)."""
 

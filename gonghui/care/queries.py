@@ -429,7 +429,11 @@ def own_records(member: Member) -> dict[str, Any]:
         "visits": list(
             Visit.objects.filter(member=member, state=EntryState.VALID).order_by("-date")[:100]
         ),
-        "subsidies": list(Subsidy.objects.filter(member=member).order_by("-applied_on", "-id")),
+        "subsidies": list(
+            Subsidy.objects.filter(member=member)
+            .prefetch_related("attachments")
+            .order_by("-applied_on", "-id")
+        ),
         "donations": list(
             Donation.objects.filter(member=member, state=EntryState.VALID)
             .select_related("drive")

@@ -60,6 +60,7 @@ from .models import (
     HouseholdMember,
     LedgerEntry,
     Subsidy,
+    SubsidyAttachment,
     SubsidyEvent,
     Visit,
     VisitPhoto,
@@ -819,6 +820,73 @@ def visit_photo_add(*, actor: User | None, visit: Visit, upload: UploadedFile) -
         summary=f"上传慰问照片：{visit}",
     )
     return photo
+
+
+#: A 补助's papers: a photo of the bill, or the PDF the hospital gave.
+_PDF_SIGNATURE = b"%PDF-"
+
+
+def attachment_type(head: bytes) -> tuple[str, str] | None:
+    """``(content type, suffix)`` of an image or a PDF, by its first bytes."""
+    if head.startswith(_PDF_SIGNATURE):
+        return "application/pdf", ".pdf"
+    return image_type(head)
+
+
+def check_attachment(upload: UploadedFile) -> tuple[str, str]:
+    """``(content type, suffix)`` of an acceptable attachment; refuses the rest, saying
+    why. The name proves nothing: an ``.exe`` renamed ``.pdf`` is refused by content."""
+    limit = settings.GONGHUI_PHOTO_MAX_BYTES
+    if upload.size and upload.size > limit:
+        raise ServiceError(
+            {"attachment": f"附件不能超过 {limit // (1024 * 1024)} MB，请压缩或分页后再上传。"}
+        )
+    head = upload.read(16)
+    upload.seek(0)
+    kind = attachment_type(head)
+    if kind is None:
+        raise ServiceError(
+            {
+                "attachment": "附件只能是 PDF 或 JPG、PNG、WEBP、GIF 图片（如医院票据的照片或扫描件）。"
+            }
+        )
+    return kind
+
+
+def subsidy_attachment_may_add(actor: User, subsidy: Subsidy) -> bool:
+    """The officers who handle the subsidy, and the member whose application it is
+    (while it is still being decided)."""
+    if can(actor, Perm.CARE_EDIT, subsidy.union):
+        return True
+    own = actor.pk in (subsidy.applicant_id, subsidy.member.user_id)
+    return own and subsidy.status in (SubsidyStatus.APPLIED, SubsidyStatus.REVIEWED)
+
+
+@transaction.atomic
+def subsidy_attachment_add(
+    *, actor: User | None, subsidy: Subsidy, upload: UploadedFile
+) -> SubsidyAttachment:
+    if actor is not None and not subsidy_attachment_may_add(actor, subsidy):
+        require(actor, Perm.CARE_EDIT, subsidy.union)
+    content_type, suffix = check_attachment(upload)
+    attachment = SubsidyAttachment(
+        subsidy=subsidy,
+        name=(upload.name or f"附件{suffix}")[:200],
+        content_type=content_type,
+        size=upload.size or 0,
+        uploaded_by=system_or(actor),
+    )
+    attachment.file.save(f"attachment{suffix}", upload, save=False)
+    attachment.save()
+    audit.record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=subsidy,
+        union=subsidy.union,
+        changes={"附件": ["", attachment.name]},
+        summary=f"上传补助附件：{subsidy}",
+    )
+    return attachment
 
 
 # Hospital stays -------------------------------------------------------------------------

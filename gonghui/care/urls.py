@@ -26,6 +26,12 @@ urlpatterns = [
     path("subsidies/", views.subsidy_list, name="subsidies"),
     path("subsidies/new/", views.subsidy_create, name="subsidy_create"),
     path("subsidies/<int:pk>/", views.subsidy_detail, name="subsidy"),
+    path(
+        "subsidies/<int:pk>/attachments/",
+        views.subsidy_attachment_add,
+        name="subsidy_attachment_add",
+    ),
+    path("subsidy-attachments/<int:pk>/", views.subsidy_attachment, name="subsidy_attachment"),
     path("subsidies/<int:pk>/withdraw/", views.subsidy_withdraw, name="subsidy_withdraw"),
     path("subsidies/<int:pk>/<str:action>/", views.subsidy_action, name="subsidy_action"),
     # 捐款

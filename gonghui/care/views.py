@@ -8,6 +8,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -43,6 +45,7 @@ from .models import (
     HardshipFile,
     HospitalStay,
     Subsidy,
+    SubsidyAttachment,
     Visit,
     VisitPhoto,
 )
@@ -156,7 +159,9 @@ def visit_create(request: AuthedRequest) -> HttpResponse:
 
 def visit_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     visit = get_visible_or_404(
-        Visit.objects.select_related("union", "member", "created_by", "reverses", "reversal"),
+        Visit.objects.select_related(
+            "union", "member__union", "created_by", "reverses", "reversal"
+        ),
         request.user,
         Perm.CARE_VIEW,
         pk=pk,
@@ -418,7 +423,7 @@ def hardship_create(request: AuthedRequest) -> HttpResponse:
 
 def hardship_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     file = get_visible_or_404(
-        HardshipFile.objects.select_related("member", "union", "created_by"),
+        HardshipFile.objects.select_related("member__union", "union", "created_by"),
         request.user,
         Perm.CARE_VIEW,
         pk=pk,
@@ -553,10 +558,12 @@ def subsidy_list(request: AuthedRequest) -> HttpResponse:
 def subsidy_create(request: AuthedRequest) -> HttpResponse:
     _area(request, Perm.CARE_EDIT)
     initial = _member_initial(request)
-    form = f.SubsidyCreateForm(posted(request), viewer=request.user, initial=initial)
+    form = f.SubsidyCreateForm(
+        posted(request), request.FILES or None, viewer=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            subsidy = services.subsidy_apply(actor=request.user, **form.cleaned_data)
+            subsidy = _apply(request, form.cleaned_data)
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -572,6 +579,70 @@ def subsidy_create(request: AuthedRequest) -> HttpResponse:
             "back": reverse("care:subsidies"),
         },
     )
+
+
+def _apply(request: AuthedRequest, data: dict[str, Any]) -> Subsidy:
+    """The application and its attachment, together or not at all."""
+    data = dict(data)
+    upload = data.pop("attachment", None)
+    with transaction.atomic():
+        subsidy = services.subsidy_apply(actor=request.user, **data)
+        if upload:
+            services.subsidy_attachment_add(actor=request.user, subsidy=subsidy, upload=upload)
+    return subsidy
+
+
+def _own_subsidy(request: AuthedRequest, subsidy: Subsidy) -> bool:
+    return request.user.pk in (subsidy.applicant_id, subsidy.member.user_id)
+
+
+@require_POST
+def subsidy_attachment_add(request: AuthedRequest, pk: int) -> HttpResponse:
+    """An officer of the subsidy's union, or the applicant, adds a paper to it."""
+    subsidy = Subsidy.objects.select_related("member", "union").filter(pk=pk).first()
+    if subsidy is None or not (
+        _own_subsidy(request, subsidy) or can(request.user, Perm.CARE_EDIT, subsidy.union)
+    ):
+        raise Http404("没有找到该记录，或您无权查看。")
+    form = f.AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+    else:
+        try:
+            services.subsidy_attachment_add(
+                actor=request.user, subsidy=subsidy, upload=form.cleaned_data["attachment"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "附件已上传。")
+    if can(request.user, Perm.CARE_VIEW, subsidy.union):
+        return redirect("care:subsidy", pk=pk)
+    return redirect("care:me")
+
+
+def subsidy_attachment(request: AuthedRequest, pk: int) -> FileResponse:
+    """A subsidy's attachment, for those who may see the subsidy and for the member whose
+    application it is (never a public URL)."""
+    qs = SubsidyAttachment.objects.select_related("subsidy__member", "subsidy__union")
+    attachment = qs.filter(
+        Q(subsidy__applicant=request.user) | Q(subsidy__member__user=request.user), pk=pk
+    ).first() or get_visible_or_404(qs, request.user, Perm.CARE_VIEW, via="subsidy__union", pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("附件文件已不存在。") from exc
+    # A PDF is downloaded, not opened in our origin; an image is shown in the page.
+    response = FileResponse(
+        handle,
+        content_type=attachment.content_type,
+        as_attachment=not attachment.is_image,
+        filename=attachment.name,
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
 
 
 def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> dict[str, Any]:
@@ -622,12 +693,18 @@ def _subsidy_context(request: AuthedRequest, subsidy: Subsidy, **forms: Any) -> 
 
 def subsidy_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     subsidy = get_visible_or_404(
-        Subsidy.objects.select_related("member", "union", "applicant", "hardship_file"),
+        Subsidy.objects.select_related("member__union", "union", "applicant", "hardship_file"),
         request.user,
         Perm.CARE_VIEW,
         pk=pk,
     )
-    return render(request, "care/subsidy_detail.html", _subsidy_context(request, subsidy))
+    context = {
+        **_subsidy_context(request, subsidy),
+        "attachments": list(subsidy.attachments.all()),
+        "may_attach": services.subsidy_attachment_may_add(request.user, subsidy),
+        "attachment_form": f.AttachmentForm(),
+    }
+    return render(request, "care/subsidy_detail.html", context)
 
 
 @require_POST
@@ -818,7 +895,7 @@ def donation_list(request: AuthedRequest) -> HttpResponse:
     if d.get("end"):
         qs = qs.filter(date__lte=d["end"])
     totals = queries.donation_totals(qs)
-    qs = qs.select_related("drive", "union", "member").order_by("-date", "-id")
+    qs = qs.select_related("drive__union", "union", "member").order_by("-date", "-id")
     return render(
         request,
         "care/donations.html",
@@ -1089,10 +1166,10 @@ def me_apply(request: AuthedRequest) -> HttpResponse:
     if member is None:
         messages.error(request, "您的账号尚未关联会员档案，请联系本工会。")
         return redirect("care:me")
-    form = f.SubsidyApplyForm(posted(request))
+    form = f.SubsidyApplyForm(posted(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.subsidy_apply(actor=request.user, member=member, **form.cleaned_data)
+            _apply(request, {**form.cleaned_data, "member": member})
         except ValidationError as exc:
             add_errors(form, exc)
         else:

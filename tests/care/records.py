@@ -16,6 +16,7 @@ from gonghui.care.models import (
     HardshipFile,
     HospitalStay,
     Subsidy,
+    SubsidyAttachment,
     Visit,
     VisitPhoto,
 )
@@ -120,6 +121,19 @@ def subsidy(w: World, status: str = "applied") -> Subsidy:
     if status == "paid":
         s = services.subsidy_pay(actor=None, subsidy=s)
     return s
+
+
+#: The smallest PDF a content check accepts (its first bytes are what it looks at).
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def attachment(w: World) -> SubsidyAttachment:
+    """A hospital bill (PDF) on 张三's own application, uploaded by him."""
+    return services.subsidy_attachment_add(
+        actor=w.member_user,
+        subsidy=subsidy(w),
+        upload=SimpleUploadedFile("住院发票.pdf", PDF, "application/pdf"),
+    )
 
 
 def drive(w: World) -> DonationDrive:

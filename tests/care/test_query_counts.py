@@ -91,7 +91,8 @@ PAGES: list[tuple[str, Query, int]] = [
     ("hardship", lambda w, ids: (reverse("care:hardship"), {}), 5),
     ("file", lambda w, ids: (reverse("care:hardship_file", args=[ids["file"]]), {}), 8),
     ("subsidies", lambda w, ids: (reverse("care:subsidies"), {}), 5),
-    ("subsidy", lambda w, ids: (reverse("care:subsidy", args=[ids["subsidy"]]), {}), 6),
+    # 7: its attachments.
+    ("subsidy", lambda w, ids: (reverse("care:subsidy", args=[ids["subsidy"]]), {}), 7),
     ("drives", lambda w, ids: (reverse("care:drives"), {}), 5),
     ("drive", lambda w, ids: (reverse("care:drive", args=[ids["drive"]]), {}), 7),
     ("donations", lambda w, ids: (reverse("care:donations"), {}), 7),
