@@ -84,7 +84,7 @@ def _org_and_members(w: World) -> None:
     role = org_services.role_grant(actor=chair, user=user, union=w.group, role=Role.GROUP_LEADER)
     org_services.role_revoke(actor=chair, assignment=role)
     org_services.login_succeeded(user=user)
-    org_services.login_failed(user=user)
+    org_services.login_failed(user=user, username=user.username, address="127.0.0.1")
 
     member = member_services.member_create(
         actor=chair,
