@@ -39,17 +39,11 @@ def _sample_token() -> str | None:
     from gonghui.members.models import Member
 
     try:
+        # (The importer's "\x00pending" placeholders are never stored, and PostgreSQL
+        # refuses a NUL in a query: filtering them out here hid every token there.)
         row = (
-            Member.objects.exclude(id_number_enc="")
-            .exclude(id_number_enc__startswith="\x00")
-            .values_list("id_number_enc", flat=True)
-            .first()
-        ) or (
-            Member.objects.exclude(phone_enc="")
-            .exclude(phone_enc__startswith="\x00")
-            .values_list("phone_enc", flat=True)
-            .first()
-        )
+            Member.objects.exclude(id_number_enc="").values_list("id_number_enc", flat=True).first()
+        ) or (Member.objects.exclude(phone_enc="").values_list("phone_enc", flat=True).first())
     except DatabaseError:  # before the first migrate, or no database yet
         return None
     return row or None
