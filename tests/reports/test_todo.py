@@ -123,11 +123,13 @@ def count_behind(client: Client, url: str, key: str) -> int:
     return int(response.context["page"].paginator.count)
 
 
-@pytest.mark.parametrize("who", ["chair", "officer", "other_officer"])
+@pytest.mark.parametrize("who", ["chair", "officer", "other_officer", "leader", "treasurer"])
 def test_each_line_links_to_a_page_she_may_open_listing_the_same_records(
     busy: World, who: str
 ) -> None:
-    client = login(getattr(busy, who))
+    roles = {"leader": (busy.group, Role.GROUP_LEADER), "treasurer": (busy.school, Role.TREASURER)}
+    user = f.user(who, *roles[who]) if who in roles else getattr(busy, who)
+    client = login(user)
     page = client.get(reverse("dashboard"))
     html = page.content.decode()
     for item in page.context["todo"]:
