@@ -137,6 +137,18 @@ def member_form(w: World, **over: Any) -> dict[str, Any]:
     return data
 
 
+def honour(w: World) -> Any:
+    """张三's honour, in branch A1."""
+    return honour_services.honour_create(
+        actor=None,
+        kind="individual",
+        member=w.member,
+        title="先进个人",
+        level="unit",
+        date=dt.date.today(),
+    )
+
+
 def empty_group(w: World) -> Union:
     """A group of branch A1 without members: one with members cannot be archived."""
     return f.union("高中数学组", UnionKind.GROUP, w.branch)
@@ -772,6 +784,20 @@ MATRIX: dict[str, list[Case]] = {
                 "member": care.label(w),
                 "title": "优秀工会积极分子",
                 "level": "county",
+                "date": today(),
+            },
+        ),
+    ],
+    "honours:update": [
+        GET(who(NF, NF, OK, OK), args=lambda w: [honour(w).pk]),
+        POST(
+            who(NF, NF, GO, GO),
+            args=lambda w: [honour(w).pk],
+            data=lambda w: {
+                "kind": "individual",
+                "member": care.label(w),
+                "title": "市先进个人",
+                "level": "city",
                 "date": today(),
             },
         ),

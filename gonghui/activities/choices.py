@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from gonghui.common.states import Kind, register
+
 
 class Category(models.TextChoices):
     SPORTS = "sports", "体育"
@@ -45,3 +47,17 @@ class RegSource(models.TextChoices):
 class AwardKind(models.TextChoices):
     INDIVIDUAL = "individual", "个人"
     TEAM = "team", "团体"
+
+
+# The kind of each state, for its badge (gonghui.common.states).
+register(ActivityStatus, {ActivityStatus.OPEN: Kind.ONGOING, ActivityStatus.CANCELLED: Kind.VOIDED})
+register(
+    RegStatus,
+    {
+        RegStatus.SIGNED_UP: Kind.ONGOING,
+        RegStatus.WAITLISTED: Kind.WAITING,
+        RegStatus.ATTENDED: Kind.DONE,
+        RegStatus.ABSENT: Kind.REFUSED,
+        RegStatus.CANCELLED: Kind.VOIDED,
+    },
+)

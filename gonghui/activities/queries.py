@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from gonghui.common.reporting import Period, percent
-from gonghui.common.scope import Perm, visible
+from gonghui.common.scope import Perm, grants, visible
+from gonghui.common.todo import Todo
 from gonghui.members.choices import CURRENT_STATUSES
 from gonghui.members.models import Member
 from gonghui.members.queries import on_roster_as_of
@@ -25,6 +28,38 @@ def activities(viewer: User, *, union: Union | None = None) -> QuerySet[Activity
     if union is not None:
         qs = qs.filter(subtree_q(union.path, "union__path"))
     return qs.select_related("union", "audience", "club")
+
+
+def week_of(day: dt.date) -> Period:
+    """The week (Monday to Sunday) ``day`` falls in."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return Period(monday, monday + dt.timedelta(days=6))
+
+
+def starting_in(viewer: User, period: Period) -> QuerySet[Activity]:
+    """The activities in ``viewer``'s scope that start in ``period`` and are not cancelled."""
+    return activities(viewer).filter(
+        status=ActivityStatus.OPEN, start_date__gte=period.start, start_date__lte=period.end
+    )
+
+
+def todo(viewer: User, *, today: dt.date) -> list[Todo]:
+    """The dashboard's line for whoever organises activities (``common.todo``): those
+    starting this week, to get ready and take attendance. One query."""
+    if not grants(viewer).any(Perm.ACTIVITY_EDIT):
+        return []
+    week = week_of(today)
+    query = urlencode({"start": week.start, "end": week.end, "status": ActivityStatus.OPEN})
+    return [
+        Todo(
+            key="activities.this_week",
+            label="本周开始的活动",
+            count=starting_in(viewer, week).count(),
+            url=f"{reverse('activities:list')}?{query}",
+            unit="项",
+            note=f"{week.start:%m-%d} 至 {week.end:%m-%d}",
+        )
+    ]
 
 
 def with_counts(qs: QuerySet[Activity]) -> QuerySet[Activity]:

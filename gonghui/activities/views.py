@@ -34,7 +34,7 @@ from gonghui.org.models import Union, subtree_q
 
 from . import forms as f
 from . import queries, services
-from .choices import HOLDING, Category, RegStatus
+from .choices import HOLDING, ActivityStatus, Category, RegStatus
 from .models import Activity, Award, Club, ClubMembership, Registration
 
 PAGE = 50
@@ -76,6 +76,8 @@ def activity_list(request: AuthedRequest) -> HttpResponse:
     held = qs.exclude(status="cancelled").filter(start_date__lte=timezone.localdate())
     if request.GET.get("held"):
         qs = held  # the report's list: activities held (begun, not cancelled)
+    if request.GET.get("status") == ActivityStatus.OPEN:
+        qs = qs.filter(status=ActivityStatus.OPEN)  # the to-do list's: not cancelled
     page = paginate(request, queries.with_counts(qs).order_by("-start_date", "-id"), PAGE)
     # A training list shows the 课时 of the training held (the report's 培训课时合计).
     hours = None

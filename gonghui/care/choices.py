@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from gonghui.common.states import Kind, register
+
 
 class VisitReason(models.TextChoices):
     SICK = "sick", "生病住院"
@@ -147,3 +149,34 @@ class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", "已申报"
     PAID = "paid", "已赔付"
     REJECTED = "rejected", "未获赔"
+
+
+# The kind of each state, for its badge (gonghui.common.states).
+register(
+    EntryState,
+    {
+        EntryState.VALID: Kind.DONE,
+        EntryState.REVERSED: Kind.VOIDED,
+        EntryState.REVERSAL: Kind.ENDED,
+    },
+)
+register(HardshipStatus, {HardshipStatus.OPEN: Kind.ONGOING, HardshipStatus.CLOSED: Kind.ENDED})
+register(
+    SubsidyStatus,
+    {
+        # Each waits for the next hand: review, approval, payment.
+        SubsidyStatus.APPLIED: Kind.WAITING,
+        SubsidyStatus.REVIEWED: Kind.WAITING,
+        SubsidyStatus.APPROVED: Kind.WAITING,
+        SubsidyStatus.PAID: Kind.DONE,
+        SubsidyStatus.REJECTED: Kind.REFUSED,
+    },
+)
+register(
+    ClaimStatus,
+    {
+        ClaimStatus.SUBMITTED: Kind.WAITING,
+        ClaimStatus.PAID: Kind.DONE,
+        ClaimStatus.REJECTED: Kind.REFUSED,
+    },
+)

@@ -8,12 +8,25 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.lookups import StartsWith
+from django.urls import reverse
 
-from gonghui.common.scope import Perm, scope_q, visible
+from gonghui.common.scope import Perm, grants, scope_q, visible
+from gonghui.common.todo import Todo
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.models import Member
-from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.models import GrantStatus, PendingGrant, Union, User, subtree_q
 
 from .choices import (
     CapEnforcement,
@@ -32,6 +45,7 @@ from .models import (
     HardshipFile,
     HospitalStay,
     Subsidy,
+    SubsidyEvent,
     Visit,
 )
 from .rules import (
@@ -261,22 +275,72 @@ def subsidies(viewer: User) -> QuerySet[Subsidy]:
     )
 
 
-def waiting_for(viewer: User) -> int:
-    """Subsidies waiting for a step this viewer may take: to review (委员), to approve
-    (主席), to pay (财务). One query."""
-    steps = (
-        (SubsidyStatus.APPLIED, Perm.CARE_EDIT),
-        (SubsidyStatus.REVIEWED, Perm.CARE_APPROVE),
-        (SubsidyStatus.APPROVED, Perm.CARE_PAY),
+#: The steps of the subsidy workflow an officer takes: the status each waits in, the
+#: permission that takes it, and what the to-do list calls it.
+STEPS: dict[str, tuple[str, Perm, str]] = {
+    "review": (SubsidyStatus.APPLIED, Perm.CARE_EDIT, "审核"),
+    "approve": (SubsidyStatus.REVIEWED, Perm.CARE_APPROVE, "审批"),
+    "pay": (SubsidyStatus.APPROVED, Perm.CARE_PAY, "发放"),
+}
+
+
+def vouchers(user: User) -> QuerySet[PendingGrant]:
+    """The confirmations of a money role for ``user`` by someone other than the officer
+    who made the login (``services.subsidy_handler_refusal``: such a login stands for a
+    person of its own)."""
+    return PendingGrant.objects.filter(user=user, status=GrantStatus.CONFIRMED).exclude(
+        decided_by_id=user.created_by_id
     )
+
+
+def _policy_on_path() -> QuerySet[CarePolicy]:
+    """The policies on the path of the outer query's subsidy's union (its own and those
+    above it), as a subquery."""
+    outer = ExpressionWrapper(OuterRef("union__path"), output_field=CharField())
+    return CarePolicy.objects.filter(StartsWith(outer, F("union__path")))
+
+
+def awaiting(viewer: User, step: str = "") -> QuerySet[Subsidy]:
+    """Subsidies waiting for a step ``viewer`` may take now (``step``: one of
+    :data:`STEPS`, else any): in her scope for that step's permission, and allowed by
+    the rules the services enforce, here in SQL so that counting them is one query:
+
+    - nobody decides on their own application, nor on a subsidy to themselves
+      (``services._not_own``);
+    - the approver neither reviews nor pays, and with 最少经手人数 3 (unless the policy
+      on the union's path says 2) the reviewer does not pay either; a login does not
+      take a later step of an application its maker handled unless a second officer
+      vouched for it (``services.subsidy_handler_refusal``).
+    """
     where = Q(pk__in=[])
-    for status, perm in steps:
+    for name, (status, perm, _) in STEPS.items():
+        if step and name != step:
+            continue
         scope = scope_q(viewer, perm)
-        if scope is None:  # everything (a superuser)
-            where |= Q(status=status)
-        else:
-            where |= Q(status=status) & scope
-    return Subsidy.objects.filter(where).count()
+        where |= Q(status=status) if scope is None else Q(status=status) & scope
+    qs = visible(Subsidy.objects.filter(where), viewer, Perm.CARE_VIEW)
+    qs = qs.exclude(applicant=viewer).exclude(member__user=viewer)
+
+    def handled_by(user_id: int, status: str | None = None) -> Exists:
+        events = SubsidyEvent.objects.filter(subsidy=OuterRef("pk"), actor_id=user_id)
+        return Exists(events.filter(to_status=status) if status else events)
+
+    policy = _policy_on_path()
+    two_hands = Exists(policy.filter(min_handlers__lt=3)) & ~Exists(
+        policy.filter(min_handlers__gte=3)
+    )
+    reviewed, approved = (
+        handled_by(viewer.pk, SubsidyStatus.REVIEWED),
+        handled_by(viewer.pk, SubsidyStatus.APPROVED),
+    )
+    qs = qs.exclude(Q(status=SubsidyStatus.REVIEWED) & reviewed)
+    qs = qs.exclude(Q(status=SubsidyStatus.APPROVED) & approved)
+    qs = qs.exclude(Q(status=SubsidyStatus.APPROVED) & reviewed & ~two_hands)
+    maker = viewer.created_by_id
+    if maker is not None and maker != viewer.pk:
+        by_maker = Q(applicant_id=maker) | handled_by(maker)
+        qs = qs.exclude(by_maker & ~Exists(vouchers(viewer)))
+    return qs
 
 
 def drives(viewer: User) -> QuerySet[DonationDrive]:
@@ -359,60 +423,134 @@ class Reminders:
     birthdays_total: int = 0
 
 
-def reminders(viewer: User, today: dt.date | None = None, limit: int = 200) -> Reminders:
-    """This month's birthdays, members in hospital not yet visited, files due for review."""
-    today = today or dt.date.today()
-    members = visible(Member.objects.all(), viewer, Perm.CARE_VIEW).filter(
-        status__in=CURRENT_STATUSES, birth_date__month=today.month
-    )
-    birthdays_total = members.count()
+def birthdays(viewer: User, today: dt.date) -> QuerySet[Member]:
+    """Members in ``viewer``'s care scope whose birthday falls in ``today``'s month, each
+    with ``greeted``: whether this year's birthday visit is recorded."""
     greeted = Visit.objects.filter(
         member=OuterRef("pk"),
         reason=VisitReason.BIRTHDAY,
         state=EntryState.VALID,
         date__gte=dt.date(today.year, 1, 1),
     )
-    birthdays: list[tuple[Member, int, bool, bool]] = []
-    rows = (
-        members.select_related("union")
+    return (
+        visible(Member.objects.all(), viewer, Perm.CARE_VIEW)
+        .filter(status__in=CURRENT_STATUSES, birth_date__month=today.month)
         .annotate(greeted=Exists(greeted))
-        .order_by("birth_date__day", "name_pinyin")[:limit]
     )
-    for m in rows:
-        assert m.birth_date is not None
-        age = today.year - m.birth_date.year
-        milestone = m.status == MemberStatus.RETAINED and age % 5 == 0
-        birthdays.append((m, age, milestone, bool(m.greeted)))
+
+
+def unvisited_stays(viewer: User) -> QuerySet[HospitalStay]:
+    """Hospital stays with no 生病住院 visit on or after the admission."""
     visited = Visit.objects.filter(
         member=OuterRef("member"),
         reason=VisitReason.SICK,
         state=EntryState.VALID,
         date__gte=OuterRef("admitted_on"),
     )
-    stays = (
-        visible(HospitalStay.objects.all(), viewer, Perm.CARE_VIEW)
-        .filter(~Exists(visited))
-        .select_related("member", "union")
-        .order_by("admitted_on")[:limit]
-    )
-    due_by = today + dt.timedelta(days=30)
-    year_before = one_year_before(due_by)
-    files = (
+    return visible(HospitalStay.objects.all(), viewer, Perm.CARE_VIEW).filter(~Exists(visited))
+
+
+def reviews_due(viewer: User, today: dt.date) -> QuerySet[HardshipFile]:
+    """Open hardship files whose yearly review falls due within 30 days (or is past)."""
+    year_before = one_year_before(today + dt.timedelta(days=30))
+    return (
         visible(HardshipFile.objects.all(), viewer, Perm.CARE_VIEW)
         .filter(status=HardshipStatus.OPEN)
         .filter(
             Q(last_reviewed_on__lte=year_before)
             | Q(last_reviewed_on__isnull=True, opened_on__lte=year_before)
         )
+    )
+
+
+def reminders(viewer: User, today: dt.date | None = None, limit: int = 200) -> Reminders:
+    """This month's birthdays, members in hospital not yet visited, files due for review."""
+    today = today or dt.date.today()
+    members = birthdays(viewer, today)
+    rows = members.select_related("union").order_by("birth_date__day", "name_pinyin")[:limit]
+    listed: list[tuple[Member, int, bool, bool]] = []
+    for m in rows:
+        assert m.birth_date is not None
+        age = today.year - m.birth_date.year
+        milestone = m.status == MemberStatus.RETAINED and age % 5 == 0
+        listed.append((m, age, milestone, bool(m.greeted)))  # type: ignore[attr-defined]
+    stays = unvisited_stays(viewer).select_related("member", "union").order_by("admitted_on")
+    files = (
+        reviews_due(viewer, today)
         .select_related("member", "union")
-        .order_by("last_reviewed_on", "opened_on")[:limit]
+        .order_by("last_reviewed_on", "opened_on")
     )
     return Reminders(
-        birthdays=birthdays,
-        in_hospital=list(stays),
-        reviews_due=list(files),
-        birthdays_total=birthdays_total,
+        birthdays=listed,
+        in_hospital=list(stays[:limit]),
+        reviews_due=list(files[:limit]),
+        birthdays_total=members.count(),
     )
+
+
+def todo(viewer: User, *, today: dt.date) -> list[Todo]:
+    """The dashboard's care items (``common.todo``): the subsidies waiting for a step she
+    may take, one line per step she holds; and, for whoever records care, the reminders
+    of 关爱服务's home page (in hospital not visited, this month's birthdays, hardship
+    files due for review). Four queries."""
+    g = grants(viewer)
+    items: list[Todo] = []
+    held = {name: step for name, step in STEPS.items() if g.any(step[1])}
+    if held:
+        counts = (
+            awaiting(viewer)
+            .order_by()
+            .aggregate(
+                **{
+                    name: Count("pk", filter=Q(status=status))
+                    for name, (status, _, _) in held.items()
+                }
+            )
+        )
+        for name, (_, _, verb) in held.items():
+            items.append(
+                Todo(
+                    key=f"care.subsidies.{name}",
+                    label=f"补助待{verb}",
+                    count=counts[name],
+                    url=f"{reverse('care:subsidies')}?todo={name}",
+                    unit="笔",
+                )
+            )
+    if not g.any(Perm.CARE_EDIT):
+        return items
+    home = reverse("care:home")
+    people = (
+        birthdays(viewer, today)
+        .order_by()
+        .aggregate(total=Count("pk"), waiting=Count("pk", filter=Q(greeted=False)))
+    )
+    items += [
+        Todo(
+            key="care.in_hospital",
+            label="住院未探望",
+            count=unvisited_stays(viewer).count(),
+            url=f"{home}#in-hospital",
+            unit="人",
+        ),
+        Todo(
+            key="care.birthdays",
+            label="本月生日",
+            count=people["total"],
+            url=f"{home}#birthdays",
+            unit="人",
+            note=f"其中 {people['waiting']} 人未慰问" if people["total"] else "",
+        ),
+        Todo(
+            key="care.reviews_due",
+            label="困难档案待复核",
+            count=reviews_due(viewer, today).count(),
+            url=f"{home}#reviews-due",
+            unit="户",
+            note="30 天内到期",
+        ),
+    ]
+    return items
 
 
 def review_due_on(file: HardshipFile) -> dt.date:

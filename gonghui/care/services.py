@@ -26,7 +26,7 @@ from gonghui.common.scope import Perm, can, require
 from gonghui.members.choices import CURRENT_STATUSES, MemberStatus
 from gonghui.members.models import Member
 from gonghui.org.choices import UnionKind
-from gonghui.org.models import PendingGrant, Union, User, subtree_q
+from gonghui.org.models import Union, User, subtree_q
 from gonghui.org.queries import common_ancestor
 
 from . import rules
@@ -65,7 +65,7 @@ from .models import (
     Visit,
     VisitPhoto,
 )
-from .queries import Policy, Spent, policies_for, policy_for, year_spending
+from .queries import Policy, Spent, policies_for, policy_for, vouchers, year_spending
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -1269,11 +1269,7 @@ def _vouched(user: User) -> bool:
     """Whether someone other than the officer who made ``user``'s login confirmed a
     money role for it (``org.services.grant_confirm``): then the login stands for a
     person of its own, not for its maker."""
-    return (
-        PendingGrant.objects.filter(user=user, status="confirmed")
-        .exclude(decided_by_id=user.created_by_id)
-        .exists()
-    )
+    return vouchers(user).exists()
 
 
 def subsidy_handler_refusal(
@@ -1285,7 +1281,9 @@ def subsidy_handler_refusal(
     policy: Policy | None = None,
 ) -> str | None:
     """Why ``actor`` may not take ``step`` (审核/批准/发放) of ``subsidy`` under the
-    four-eyes rules, or None. The rules (审批与发放分离, 《基层工会经费收支管理办法》):
+    four-eyes rules, or None. ``queries.awaiting`` says the same in SQL for the to-do
+    list; change both together (``tests/care/test_todo.py`` compares them). The rules
+    (审批与发放分离, 《基层工会经费收支管理办法》):
 
     - the approver neither reviews nor pays the same application;
     - with the union's 最少经手人数 at 3 (the default), the reviewer does not pay either:

@@ -90,7 +90,7 @@ def home(request: AuthedRequest) -> HttpResponse:
             "panels": [(u, care_facts(union=u, period=period)) for u in roots],
             "period": period,
             "can_edit": g.any(Perm.CARE_EDIT),
-            "pending": queries.waiting_for(request.user),
+            "pending": queries.awaiting(request.user).count(),
         },
     )
 
@@ -525,6 +525,11 @@ def hardship_close(request: AuthedRequest, pk: int) -> HttpResponse:
 def subsidy_list(request: AuthedRequest) -> HttpResponse:
     _area(request)
     qs = queries.subsidies(request.user)
+    # 待我办理 (?todo=review|approve|pay, or any step: ?todo=all): the to-do list's link.
+    todo = request.GET.get("todo", "")
+    step = queries.STEPS.get(todo)
+    if todo:
+        qs = qs.filter(pk__in=queries.awaiting(request.user, todo if step else "").values("pk"))
     union = _union_param(request)
     if union is not None:
         qs = qs.filter(subtree_q(union.path, "union__path"))
@@ -547,6 +552,7 @@ def subsidy_list(request: AuthedRequest) -> HttpResponse:
             "union": union,
             "status": status,
             "statuses": SubsidyStatus.choices,
+            "todo": (step[2] if step else "办理") if todo else "",
             "start": start,
             "end": end,
             "can_edit": grants(request.user).any(Perm.CARE_EDIT),

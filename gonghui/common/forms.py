@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -179,3 +180,34 @@ def restrict_union_field(field: forms.Field, union: Union) -> None:
     """Drop ``union``'s own subtree from a union field (a node cannot move under itself)."""
     assert isinstance(field, forms.ModelChoiceField)
     field.queryset = field.queryset.exclude(path__startswith=union.path)  # type: ignore[union-attr]
+
+
+#: How many ems of option text fit a drop-down in the narrowest cell of a form's grid
+#: (``.fields``: 260 px columns, 15 px text, less the padding and the arrow).
+ONE_COLUMN_EMS = 14
+
+
+def text_ems(text: str) -> float:
+    """About how wide ``text`` is, in ems: a Chinese character (or a full-width sign) is
+    one, a Latin letter or digit about half."""
+    return sum(1 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+
+
+def needs_two_columns(field: forms.BoundField) -> bool:
+    """Whether a drop-down's longest option would be cut off in one column of the form
+    (「3 人：审核、批准、发放各由一人办理」): its field then takes two. Only fixed choices
+    are measured; a list read from the database (unions) is not read a second time."""
+    widget = field.field.widget
+    if not isinstance(widget, forms.Select) or isinstance(field.field, forms.ModelChoiceField):
+        return False
+    choices = getattr(field.field, "choices", ())
+    labels = [
+        str(label)
+        for _, label_or_group in choices
+        for label in (
+            [text for _, text in label_or_group]
+            if isinstance(label_or_group, list | tuple)
+            else [label_or_group]
+        )
+    ]
+    return max((text_ems(label) for label in labels), default=0) > ONE_COLUMN_EMS

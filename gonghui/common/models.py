@@ -7,6 +7,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
+from .states import Kind, register
+
 
 class TimeStampedModel(models.Model):
     """Base for domain rows: when it was created and last changed."""
@@ -96,6 +98,19 @@ class ImportStatus(models.TextChoices):
     DONE = "done", "已导入"
     FAILED = "failed", "导入失败，未写入"
 
+
+register(
+    ImportStatus,
+    {
+        ImportStatus.QUEUED: Kind.WAITING,
+        ImportStatus.CHECKING: Kind.ONGOING,
+        ImportStatus.INVALID: Kind.REFUSED,
+        ImportStatus.READY: Kind.WAITING,  # the uploader confirms the write
+        ImportStatus.RUNNING: Kind.ONGOING,
+        ImportStatus.DONE: Kind.DONE,
+        ImportStatus.FAILED: Kind.REFUSED,
+    },
+)
 
 #: Statuses after which nothing more happens to an import.
 IMPORT_FINISHED = (ImportStatus.INVALID, ImportStatus.DONE, ImportStatus.FAILED)

@@ -11,6 +11,7 @@ from gonghui.members.forms import MemberField
 from gonghui.org.models import User
 
 from .choices import HonourKind, Level
+from .models import Honour
 
 
 class HonourForm(Form):
@@ -42,6 +43,20 @@ class HonourForm(Form):
         )
         self.fields["union"].help_text = "集体荣誉填写：获奖集体所在的工会组织"
         self.order_fields(["kind", "member", "recipient", "union", "title", "level"])
+
+    @staticmethod
+    def initial_of(honour: Honour) -> dict[str, Any]:
+        """The form filled with ``honour``: a person's honour names the member (its
+        获奖者 and 所属工会 follow from them), a collective its name and union."""
+        initial: dict[str, Any] = {
+            name: getattr(honour, name)
+            for name in ("kind", "title", "level", "awarded_by", "date", "note")
+        }
+        if honour.kind == HonourKind.INDIVIDUAL:
+            initial["member"] = honour.member
+        else:
+            initial.update(recipient=honour.recipient, union=honour.union)
+        return initial
 
     def clean(self) -> dict[str, Any]:
         super().clean()

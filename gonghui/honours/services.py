@@ -20,6 +20,11 @@ from .choices import HonourKind, Level
 from .models import Honour
 
 FIELDS = ("kind", "member", "recipient", "title", "level", "awarded_by", "date", "note")
+#: What an edit may change and the log compares: the fields, and the union it belongs to.
+UPDATE_FIELDS = (*FIELDS, "union")
+
+#: A keyword of :func:`honour_update` left out: the honour keeps what it has.
+_KEEP: Any = object()
 
 
 def _clean(
@@ -97,6 +102,77 @@ def honour_create(
         union=owner,
         changes=audit.diff(Honour, {}, audit.snapshot(honour, FIELDS)),
         summary=f"登记荣誉：{honour}（{honour.get_level_display()}）",
+    )
+    return honour
+
+
+@transaction.atomic
+def honour_update(
+    *,
+    actor: User | None,
+    honour: Honour,
+    kind: str = _KEEP,
+    title: str = _KEEP,
+    level: str = _KEEP,
+    date: dt.date = _KEEP,
+    member: Member | None = _KEEP,
+    recipient: str = _KEEP,
+    union: Union | None = _KEEP,
+    awarded_by: str = _KEEP,
+    note: str = _KEEP,
+) -> Honour:
+    """Correct an honour, under the rules of :func:`honour_create`. The editor must
+    reach the union it belongs to and the union it will belong to: an honour does not
+    leave or enter a branch behind its officers' backs. A person's honour stays with
+    the union it was recorded in unless it goes to another member (who may have moved
+    since; the report counts it where it was won)."""
+    honour = (
+        Honour.objects.select_for_update(of=("self",))
+        .select_related("union", "member")
+        .get(pk=honour.pk)
+    )
+    if actor is not None:
+        require(actor, Perm.HONOUR_EDIT, honour.union)
+
+    def keep(value: Any, current: Any) -> Any:
+        return current if value is _KEEP else value
+
+    kind = keep(kind, honour.kind)
+    member = keep(member, honour.member)
+    owner, name = _clean(
+        kind=kind,
+        title=keep(title, honour.title),
+        level=keep(level, honour.level),
+        date=keep(date, honour.date),
+        member=member,
+        recipient=keep(recipient, honour.recipient),
+        union=keep(union, honour.union),
+    )
+    if kind == HonourKind.INDIVIDUAL and member == honour.member:
+        owner = honour.union
+    if actor is not None:
+        require(actor, Perm.HONOUR_EDIT, owner)
+    before = audit.snapshot(honour, UPDATE_FIELDS)
+    honour.union = owner
+    honour.kind = kind
+    honour.member = member if kind == HonourKind.INDIVIDUAL else None
+    honour.recipient = name[:100]
+    honour.title = keep(title, honour.title).strip()[:100]
+    honour.level = keep(level, honour.level)
+    honour.awarded_by = keep(awarded_by, honour.awarded_by).strip()[:100]
+    honour.date = keep(date, honour.date)
+    honour.note = keep(note, honour.note).strip()[:300]
+    changes = audit.diff(Honour, before, audit.snapshot(honour, UPDATE_FIELDS))
+    if not changes:
+        return honour
+    honour.save()
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=honour,
+        union=owner,
+        changes=changes,
+        summary=f"修改荣誉：{honour}（{honour.get_level_display()}）",
     )
     return honour
 

@@ -45,7 +45,7 @@ def honour_list(request: AuthedRequest) -> HttpResponse:
     )
     page = paginate(request, qs, 50)
     for h in page:
-        h.can_delete = can(request.user, Perm.HONOUR_EDIT, h.union)
+        h.can_edit = can(request.user, Perm.HONOUR_EDIT, h.union)
     return render(
         request,
         "honours/list.html",
@@ -76,6 +76,23 @@ def honour_create(request: AuthedRequest) -> HttpResponse:
             messages.success(request, f"已登记：{honour}。")
             return redirect("honours:list")
     return render(request, "honours/form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def honour_update(request: AuthedRequest, pk: int) -> HttpResponse:
+    honour = get_visible_or_404(
+        Honour.objects.select_related("union", "member"), request.user, Perm.HONOUR_EDIT, pk=pk
+    )
+    form = HonourForm(posted(request), viewer=request.user, initial=HonourForm.initial_of(honour))
+    if request.method == "POST" and form.is_valid():
+        try:
+            honour = services.honour_update(actor=request.user, honour=honour, **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"已保存：{honour}。")
+            return redirect("honours:list")
+    return render(request, "honours/form.html", {"form": form, "honour": honour})
 
 
 @require_POST

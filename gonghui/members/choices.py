@@ -1,5 +1,7 @@
 from django.db import models
 
+from gonghui.common.states import Kind, register
+
 
 class Gender(models.TextChoices):
     MALE = "M", "男"
@@ -25,6 +27,18 @@ class MemberStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "已退会"
     DECEASED = "deceased", "已去世"
 
+
+register(
+    MemberStatus,
+    {
+        MemberStatus.ACTIVE: Kind.DONE,
+        # 退休保留会籍: still a member, under way rather than finished or waiting.
+        MemberStatus.RETAINED: Kind.ONGOING,
+        MemberStatus.TRANSFERRED_OUT: Kind.ENDED,
+        MemberStatus.WITHDRAWN: Kind.ENDED,
+        MemberStatus.DECEASED: Kind.ENDED,
+    },
+)
 
 #: Statuses that hold a place in the tree: the same person may hold only one.
 CURRENT_STATUSES = (MemberStatus.ACTIVE, MemberStatus.RETAINED)

@@ -7,6 +7,7 @@ from django.db import connection, models
 from django.db.models import Q
 
 from gonghui.common.models import TimeStampedModel
+from gonghui.common.states import Kind, register
 
 from .choices import Portfolio, Role, UnionKind
 
@@ -200,6 +201,16 @@ class GrantStatus(models.TextChoices):
     PENDING = "pending", "待确认"
     CONFIRMED = "confirmed", "已确认"
     REFUSED = "refused", "已拒绝"
+
+
+register(
+    GrantStatus,
+    {
+        GrantStatus.PENDING: Kind.WAITING,
+        GrantStatus.CONFIRMED: Kind.DONE,
+        GrantStatus.REFUSED: Kind.REFUSED,
+    },
+)
 
 
 class PendingGrant(TimeStampedModel):

@@ -1,7 +1,9 @@
-"""Finding each app's ``report.py`` and computing the work report's figures."""
+"""Finding each app's ``report.py`` and computing the work report's figures; and each
+app's ``queries.todo`` for the dashboard's to-do list."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -12,7 +14,8 @@ from typing import Any
 from django.apps import apps
 
 from gonghui.common.reporting import Fact, Period
-from gonghui.org.models import Union
+from gonghui.common.todo import Todo
+from gonghui.org.models import Union, User
 
 FactsFn = Callable[..., list[Fact]]
 
@@ -38,11 +41,12 @@ SECTIONS = (
 )
 
 
-def _report_functions(name: str) -> dict[str, Callable[..., Any]]:
-    """``{app label: function}`` for every installed app whose ``report.py`` has ``name``."""
+def _report_functions(name: str, room: str = "report") -> dict[str, Callable[..., Any]]:
+    """``{app label: function}`` for every installed app whose ``room`` module
+    (``report.py``; ``queries.py`` for the to-do list) has ``name``."""
     found: dict[str, Callable[..., Any]] = {}
     for config in apps.get_app_configs():
-        module_name = f"{config.name}.report"
+        module_name = f"{config.name}.{room}"
         if find_spec(module_name) is None:
             continue
         fn = getattr(import_module(module_name), name, None)
@@ -62,6 +66,25 @@ def writers() -> dict[str, Callable[..., list[str]]]:
     """``{app label: paragraphs function}``: the apps that write their part of the report
     (``paragraphs(*, union, period, facts)``, ``facts`` keyed by ``Fact.key``)."""
     return _report_functions("paragraphs")
+
+
+#: The order of the to-do list: money waiting for a hand first, then people to visit,
+#: then the week's activities, then imports to redo; any other app's lines after these.
+TODO_ORDER = ("care", "activities", "common")
+
+
+@cache
+def todo_providers() -> dict[str, Callable[..., list[Todo]]]:
+    """``{app label: todo function}``: the apps whose ``queries.py`` has
+    ``todo(viewer, *, today)`` (``common.todo``), in :data:`TODO_ORDER`."""
+    found = _report_functions("todo", room="queries")
+    rank = {label: i for i, label in enumerate(TODO_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def todo(viewer: User, today: dt.date) -> list[Todo]:
+    """The viewer's to-do list: every app's lines, each scoped to what she may see."""
+    return [item for fn in todo_providers().values() for item in fn(viewer, today=today)]
 
 
 def paragraphs(

@@ -13,7 +13,7 @@ from gonghui.common.web import AuthedRequest
 from gonghui.org.models import Union
 
 from .forms import PeriodForm
-from .registry import all_facts, compute, paragraphs
+from .registry import all_facts, compute, paragraphs, todo
 
 
 def _roster_first(facts: list[Fact]) -> list[Fact]:
@@ -22,14 +22,16 @@ def _roster_first(facts: list[Fact]) -> list[Fact]:
 
 
 def dashboard(request: AuthedRequest) -> HttpResponse:
-    """Home: the roster figures of each union the user oversees, this year so far.
+    """Home: the officer's to-do list (each app's ``queries.todo``), then the figures of
+    each union she oversees, this year so far, the roster's first.
 
     A member without an officer's role has nothing to oversee: self-service instead.
     """
     g = grants(request.user)
     if not (g.any(Perm.REPORT_VIEW) or g.any(Perm.ROSTER_VIEW)):
         return redirect("members:me")
-    period = Period.year(dt.date.today().year)
+    today = dt.date.today()
+    period = Period.year(today.year)
     roots = list(top_unions(request.user, Perm.REPORT_VIEW)[:5]) or list(
         top_unions(request.user, Perm.ROSTER_VIEW)[:5]
     )
@@ -41,6 +43,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         request,
         "reports/dashboard.html",
         {
+            "todo": todo(request.user, today),
             "panels": panels,
             "period": period,
             "recent": recent,
