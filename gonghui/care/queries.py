@@ -376,7 +376,7 @@ def reminders(viewer: User, today: dt.date | None = None, limit: int = 200) -> R
     rows = (
         members.select_related("union")
         .annotate(greeted=Exists(greeted))
-        .order_by("birth_date__day", "name_pinyin")[:limit]
+        .order_by("birth_date__day", "name_sort", "pk")[:limit]
     )
     for m in rows:
         assert m.birth_date is not None
