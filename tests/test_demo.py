@@ -28,6 +28,31 @@ def _counts(db: Path) -> dict[str, int]:
         return {k: conn.execute(sql).fetchone()[0] for k, sql in COUNTS.items()}
 
 
+def _check_what_a_chair_notices(db: Path) -> None:
+    """What a chair notices first in the demo is as she expects (issue 10)."""
+    with sqlite3.connect(db) as conn:
+        nodes = {
+            pk: (name, kind, parent, headcount, path)
+            for pk, name, kind, parent, headcount, path in conn.execute(
+                "SELECT id, name, kind, parent_id, headcount, path FROM org_union"
+            )
+        }
+        linked = dict(
+            conn.execute(
+                "SELECT u.username, o.path FROM org_user u "
+                "JOIN members_member m ON m.user_id = u.id JOIN org_union o ON o.id = m.union_id"
+            )
+        )
+    first = next(n for n in nodes.values() if n[0] == "滨江区第一中学工会")
+    high_school = next(n for n in nodes.values() if n[0] == "高中部分工会")
+    # The officers are members of their union too, their logins linked to their records
+    # (the district's chair has no union of her own in the demo to be a member of).
+    for login in ("zhuxi", "zuzhi", "caiwu"):
+        assert linked.get(login, "").startswith(first[4]), login
+    assert linked.get("fengonghui", "").startswith(high_school[4])
+    assert linked["huiyuan"].startswith(high_school[4])
+
+
 @pytest.mark.own_database
 def test_demo_builds_once_and_is_safe_to_run_again(tmp_path: Path) -> None:
     # No keys and no database in the environment: the demo makes and keeps its own.
@@ -53,6 +78,7 @@ def test_demo_builds_once_and_is_safe_to_run_again(tmp_path: Path) -> None:
     assert counts["people"] == counts["members"] == counts["cards"]
     assert counts["changes"] > counts["members"]
     assert counts["current"] < counts["members"]
+    _check_what_a_chair_notices(db)
     for name in ("secret_key", "encryption_key"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
 
