@@ -37,14 +37,32 @@ def _check_what_a_chair_notices(db: Path) -> None:
                 "SELECT id, name, kind, parent_id, headcount, path FROM org_union"
             )
         }
+        on_roster = dict(
+            conn.execute(
+                "SELECT union_id, count(*) FROM members_member WHERE status = 'active' "
+                "GROUP BY union_id"
+            )
+        )
         linked = dict(
             conn.execute(
                 "SELECT u.username, o.path FROM org_user u "
                 "JOIN members_member m ON m.user_id = u.id JOIN org_union o ON o.id = m.union_id"
             )
         )
+    # Every 工会小组 knows its staff: at least the members on its roster.
+    groups = {pk: n for pk, n in nodes.items() if n[1] == "group"}
+    assert len(groups) == 23
+    for pk, (name, _, _, headcount, _) in groups.items():
+        assert headcount >= max(1, on_roster.get(pk, 0)), (name, headcount, on_roster.get(pk))
+    # Above the groups, a node's staff are those of the nodes under it: the branches of
+    # 第一中学 add up to the school's 236, the schools to the district's.
+    for pk, (name, kind, _, headcount, _) in nodes.items():
+        if kind != "group":
+            below = sum(n[3] for n in nodes.values() if n[2] == pk)
+            assert headcount == below + on_roster.get(pk, 0), name
     first = next(n for n in nodes.values() if n[0] == "滨江区第一中学工会")
     high_school = next(n for n in nodes.values() if n[0] == "高中部分工会")
+    assert first[3] == 236
     # The officers are members of their union too, their logins linked to their records
     # (the district's chair has no union of her own in the demo to be a member of).
     for login in ("zhuxi", "zuzhi", "caiwu"):

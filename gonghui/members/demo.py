@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count
+
 from gonghui.common.validators import with_check_digit
 from gonghui.org.choices import Role
-from gonghui.org.models import Union, User, subtree_q
+from gonghui.org.models import Union, User
 from gonghui.org.services import union_update, user_create
 
-from .choices import ChangeKind, EmploymentType
+from .choices import ChangeKind, EmploymentType, MemberStatus
 from .models import Member
 from .services import member_change, member_create, member_link_user
 
@@ -264,13 +267,7 @@ def build(ctx: dict[str, Any]) -> None:
     officers = _officers(ctx, used_ids, used_phones, serial)
     ctx["member_count"] = len(members) + len(officers)
     ctx["newcomers"] = newcomers
-    # Each 分工会 knows how many staff it has (a few are not union members), so that its
-    # chair's dashboard shows its 入会率 too.
-    for branch in ctx["branches"]:
-        on_roster = Member.objects.filter(
-            subtree_q(branch.path, "union__path"), status="active"
-        ).count()
-        union_update(actor=None, union=branch, headcount=on_roster + max(1, on_roster // 15))
+    _headcounts(ctx)
 
 
 def _officers(
@@ -318,3 +315,43 @@ def _officers(
         officers[key] = member
     ctx["officer_members"] = officers
     return list(officers.values())
+
+
+def _headcounts(ctx: dict[str, Any]) -> None:
+    """职工人数 that add up, as a chair reads them in 组织.
+
+    A group's staff are the members on its roster (在册) and a few who have not joined; a
+    branch's, a school's and the district's are those of the nodes under them (and of
+    any member registered at the node itself). A school keeps the headcount the tree was
+    built with: its staff who are not members are spread over its groups, at least one
+    each and the rest by size.
+    """
+    rng = random.Random(2027)
+    on_roster = dict(
+        Member.objects.filter(status=MemberStatus.ACTIVE)
+        .values("union")
+        .annotate(n=Count("id"))
+        .values_list("union", "n")
+    )
+    groups: list[Union] = ctx["groups"]
+    headcount: dict[int, int] = {}
+    for school in ctx["schools"]:
+        mine = [g for g in groups if g.path.startswith(school.path)]
+        members = sum(on_roster.get(g.pk, 0) for g in mine)
+        staff = max(school.headcount, members + len(mine))
+        # One in every group (no group is all members), the rest where the people are.
+        weights = [on_roster.get(g.pk, 0) + 1 for g in mine]
+        outside = Counter(mine) + Counter(
+            rng.choices(mine, weights=weights, k=staff - members - len(mine))
+        )
+        for g in mine:
+            headcount[g.pk] = on_roster.get(g.pk, 0) + outside[g]
+    # Bottom up: the deepest nodes first, each adding itself to its parent.
+    nodes = sorted([*ctx["branches"], *ctx["schools"], ctx["root"]], key=lambda u: -u.depth)
+    for node in nodes:
+        headcount[node.pk] = on_roster.get(node.pk, 0) + sum(
+            headcount[u.pk] for u in [*groups, *nodes] if u.parent_id == node.pk
+        )
+    for node in [*groups, *nodes]:
+        if node.headcount != headcount[node.pk]:
+            union_update(actor=None, union=node, headcount=headcount[node.pk])
