@@ -6,10 +6,11 @@
 The database is dropped and made anew each time (``GONGHUI_DATABASE_URL`` overrides the
 default for either). The tree and the logins go through the services, as an officer's
 would; members and their histories are written with ``bulk_create`` in batches, since
-this is a generator and not the product's import path. Each member's name pinyin and
-initials come from ``members.services.name_pinyin``, their 身份证号 and 手机号 are
-encrypted, hashed and masked by ``common.crypto``, and their status is the consequence
-of their history (one change or several), exactly as the services would leave it.
+this is a generator and not the product's import path. Each member's name pinyin,
+initials and sort key come from ``members.services.name_readings``, their 身份证号 and
+手机号 are encrypted, hashed and masked by ``common.crypto``, and their status is the
+consequence of their history (one change or several), exactly as the services would
+leave it.
 """
 
 from __future__ import annotations
@@ -229,13 +230,13 @@ class People:
     """Names and numbers for one union's made-up members, each unique where it must be."""
 
     def __init__(self, rng: random.Random, number: int) -> None:
-        from gonghui.members.services import name_pinyin
+        from gonghui.members.services import name_readings
 
         self.rng = rng
         self.number = number
         self.region = REGIONS[(number - 1) % len(REGIONS)]
-        self.name_pinyin = name_pinyin
-        self.pinyin_cache: dict[str, tuple[str, str]] = {}
+        self.name_readings = name_readings
+        self.pinyin_cache: dict[str, tuple[str, str, str]] = {}
         self.ids: set[str] = set()
         self.phones: set[str] = set()
 
@@ -249,9 +250,9 @@ class People:
         given = rng.choice(chars) + (rng.choice(chars) if rng.random() < 0.72 else "")
         return surname + given
 
-    def pinyin(self, name: str) -> tuple[str, str]:
+    def pinyin(self, name: str) -> tuple[str, str, str]:
         if name not in self.pinyin_cache:
-            self.pinyin_cache[name] = self.name_pinyin(name)
+            self.pinyin_cache[name] = self.name_readings(name)
         return self.pinyin_cache[name]
 
     def id_number(self, birth: dt.date, gender: str) -> str:
@@ -358,7 +359,7 @@ def union_rows(job: Job) -> tuple[list[tuple[dict[str, Any], list[Event]]], Coun
         id_number = people.id_number(birth, gender)
         phone = people.phone() if rng.random() < 0.97 else ""
         name = people.name(gender)
-        pinyin, initials = people.pinyin(name)
+        pinyin, initials, sort_key = people.pinyin(name)
         work_start = min(add_years(birth, rng.randint(19, 25)), today - dt.timedelta(days=60))
         first = min(
             work_start + dt.timedelta(days=rng.randint(30, 900)), today - dt.timedelta(days=30)
@@ -382,6 +383,7 @@ def union_rows(job: Job) -> tuple[list[tuple[dict[str, Any], list[Event]]], Coun
             "name": name,
             "name_pinyin": pinyin,
             "name_initials": initials,
+            "name_sort": sort_key,
             "gender": gender,
             "id_number_enc": crypto.encrypt(id_number),
             "id_number_hash": crypto.lookup_hash(id_number, purpose="id"),

@@ -61,8 +61,12 @@ def build(ctx: dict[str, Any]) -> None:
     today = timezone.localdate()
     first: Union = ctx["schools"][0]
     chair: User = ctx["users"]["chair"]
+    # Without the officers' own records: the chair enters everyone's registrations after
+    # the event, and one of her own would be a sign-up by herself, closed by then.
+    officers = [m.pk for m in ctx["officer_members"].values()]
     staff = list(
         Member.objects.filter(subtree_q(first.path, "union__path"), status=MemberStatus.ACTIVE)
+        .exclude(pk__in=officers)
         .select_related("union")
         .order_by("pk")
     )

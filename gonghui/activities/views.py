@@ -605,7 +605,7 @@ def club_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "club": club,
             "memberships": list(
-                club.memberships.select_related("member__union").order_by("member__name_pinyin")
+                club.memberships.select_related("member__union").order_by("member__name_sort")
             ),
             "activities": list(club.activities.order_by("-start_date")[:50]),
             "can_edit": can(request.user, Perm.ACTIVITY_EDIT, club.union),

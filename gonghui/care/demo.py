@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 
 from gonghui.members.choices import MemberStatus
 from gonghui.members.models import Member
+from gonghui.members.services import member_link_user
 from gonghui.org.choices import Portfolio, Role
 from gonghui.org.demo import DEMO_PASSWORD
 from gonghui.org.models import Union, User, subtree_q
@@ -89,7 +90,11 @@ def build(ctx: dict[str, Any]) -> None:
             visitors="工会委员会",
         )
 
+    officer_members: dict[str, Member] = ctx["officer_members"]
     staff = _members(first)
+    # The officers get a birthday cake like everyone, but are not the ones visited in
+    # hospital or helped: the chair would approve her own subsidy.
+    others = [m for m in staff if m not in officer_members.values()]
     retirees = _members(first, MemberStatus.RETAINED)
     # Birthdays of the first school this past year: a cake voucher each.
     for m in staff:
@@ -107,7 +112,7 @@ def build(ctx: dict[str, Any]) -> None:
             visitors="工会小组长",
         )
     # Hospital stays: visited, and two not yet.
-    sick = rng.sample(staff, 9)
+    sick = rng.sample(others, 9)
     for i, m in enumerate(sick):
         admitted = today - dt.timedelta(days=rng.randint(20, 300))
         if i < 7:
@@ -154,7 +159,7 @@ def build(ctx: dict[str, Any]) -> None:
         ("wedding", 2, 800, ""),
         ("bereavement", 1, 1000, "花圈"),
     ):
-        for m in rng.sample(staff, count):
+        for m in rng.sample(others, count):
             services.visit_create(
                 actor=officer if m.union.path.startswith(ctx["branches"][0].path) else chair,
                 member=m,
@@ -189,7 +194,7 @@ def build(ctx: dict[str, Any]) -> None:
         ),
     ]
     files = []
-    for m, (cause, people, expenses) in zip(rng.sample(staff, 3), households, strict=True):
+    for m, (cause, people, expenses) in zip(rng.sample(others, 3), households, strict=True):
         household = [
             services.Person(m.name if rel == "本人" else f"{m.name[0]}某", rel, Decimal(income))
             for rel, income in people
@@ -206,23 +211,26 @@ def build(ctx: dict[str, Any]) -> None:
         )
     # Four hands on every subsidy: the welfare officer files it, the organiser reviews,
     # the chair approves, the treasurer pays.
+    # Members too: their records come from members.demo, named there.
     welfare = user_create(
         actor=None,
         username="fuli",
-        full_name="赵红梅",
+        full_name=officer_members["welfare"].name,
         password=DEMO_PASSWORD,
         union=first,
         role=Role.COMMITTEE,
         portfolio=Portfolio.WELFARE,
     )
+    member_link_user(actor=None, member=officer_members["welfare"], user=welfare)
     treasurer = user_create(
         actor=None,
         username="caiwu",
-        full_name="孙丽",
+        full_name=officer_members["treasurer"].name,
         password=DEMO_PASSWORD,
         union=first,
         role=Role.TREASURER,
     )
+    member_link_user(actor=None, member=officer_members["treasurer"], user=treasurer)
     ctx["logins"].append(("财务（第一中学，发放补助）", "caiwu", DEMO_PASSWORD))
     organiser = users["organiser"]
     for file, amount in zip(files, (2000, 1500, 2000), strict=True):
@@ -239,7 +247,7 @@ def build(ctx: dict[str, Any]) -> None:
         services.subsidy_pay(
             actor=treasurer, subsidy=s, paid_on=file.opened_on + dt.timedelta(days=12)
         )
-    pending = rng.sample([m for m in staff if m.user_id is None], 3)
+    pending = rng.sample([m for m in others if m.user_id is None], 3)
     s = services.subsidy_apply(
         actor=welfare,
         member=pending[0],
@@ -250,7 +258,7 @@ def build(ctx: dict[str, Any]) -> None:
     services.subsidy_review(actor=organiser, subsidy=s, note="附医院费用清单")
     waiting = services.subsidy_apply(
         actor=welfare,
-        member=rng.choice([m for m in staff if m.user_id is None and m not in pending]),
+        member=rng.choice([m for m in others if m.user_id is None and m not in pending]),
         kind="illness",
         amount=4000,
         reason="住院手术，自付医疗费用较高",

@@ -467,7 +467,7 @@ def reminders(viewer: User, today: dt.date | None = None, limit: int = 200) -> R
     """This month's birthdays, members in hospital not yet visited, files due for review."""
     today = today or dt.date.today()
     members = birthdays(viewer, today)
-    rows = members.select_related("union").order_by("birth_date__day", "name_pinyin")[:limit]
+    rows = members.select_related("union").order_by("birth_date__day", "name_sort", "pk")[:limit]
     listed: list[tuple[Member, int, bool, bool]] = []
     for m in rows:
         assert m.birth_date is not None

@@ -506,7 +506,7 @@ def _batch_members(union: Union, include_retirees: bool, *, lock: bool = False) 
     qs = Member.objects.filter(subtree_q(union.path, "union__path"), status__in=statuses)
     if lock:  # see visit_create: the caps are checked against locked members
         qs = qs.select_for_update(of=("self",))
-    return qs.select_related("union").order_by("union__path", "name_pinyin", "pk")
+    return qs.select_related("union").order_by("union__path", "name_sort", "pk")
 
 
 def visit_batch_preview(

@@ -968,7 +968,7 @@ def _programme_context(
     eligible_count = eligible.count()
     enrolled_eligible = eligible.filter(enrolments__programme=programme).count()
     enrolments = programme.enrolments.select_related("member__union").order_by(
-        "member__union__path", "member__name_pinyin"
+        "member__union__path", "member__name_sort"
     )
     return {
         "programme": programme,

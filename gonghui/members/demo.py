@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count
+
 from gonghui.common.validators import with_check_digit
 from gonghui.org.choices import Role
-from gonghui.org.models import Union, subtree_q
+from gonghui.org.models import Union, User
 from gonghui.org.services import union_update, user_create
 
-from .choices import ChangeKind, EmploymentType
+from .choices import ChangeKind, EmploymentType, MemberStatus
 from .models import Member
 from .services import member_change, member_create, member_link_user
 
@@ -64,6 +67,19 @@ REGIONS = [
     "410102",
 ]
 
+#: Officers are members too: each demo login of an officer of 第一中学 has a record in
+#: the group where they work, so that their own pages (我的) show it. (login in
+#: ctx["users"], name when the login comes later, group, gender, job title.) The
+#: district's chair (quzong) is left without one: the demo has no union of the district
+#: office's own staff for her to belong to.
+OFFICERS = [
+    ("chair", "", "行政组", "F", "工会主席"),
+    ("organiser", "", "初中语文组", "M", "教师"),
+    ("officer", "", "高中数学组", "M", "教研组长"),
+    ("treasurer", "孙丽", "行政组", "F", "会计"),  # care.demo: caiwu
+    ("welfare", "赵红梅", "初中英语组", "F", "教师"),  # care.demo: fuli
+]
+
 # How many members each group gets (about 600 in all).
 SIZES = [
     22,
@@ -103,6 +119,25 @@ def _date_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     return start + dt.timedelta(days=rng.randint(0, max((end - start).days, 0)))
 
 
+def _id_number(rng: random.Random, birth: dt.date, gender: str, used: set[str]) -> str:
+    """A valid 身份证号 of someone born on ``birth``, not in ``used`` (added to it)."""
+    while True:
+        seq = rng.randint(0, 499) * 2 + (1 if gender == "M" else 0)
+        number = with_check_digit(f"{rng.choice(REGIONS)}{birth:%Y%m%d}{seq:03d}")
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def _phone(rng: random.Random, used: set[str]) -> str:
+    while True:
+        prefix = rng.choice(["138", "139", "137", "150", "151", "158", "186", "189", "177", "135"])
+        phone = prefix + f"{rng.randint(0, 99999999):08d}"
+        if phone not in used:
+            used.add(phone)
+            return phone
+
+
 def build(ctx: dict[str, Any]) -> None:
     rng = random.Random(2024)
     today = dt.date.today()
@@ -120,23 +155,8 @@ def build(ctx: dict[str, Any]) -> None:
             serial += 1
             gender = "F" if rng.random() < 0.62 else "M"
             birth = _date_between(rng, dt.date(1966, 1, 1), dt.date(2001, 12, 31))
-            while True:
-                seq = rng.randint(0, 499) * 2 + (1 if gender == "M" else 0)
-                first17 = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{seq:03d}"
-                number = with_check_digit(first17)
-                if number not in used_ids:
-                    used_ids.add(number)
-                    break
-            while True:
-                phone = (
-                    rng.choice(
-                        ["138", "139", "137", "150", "151", "158", "186", "189", "177", "135"]
-                    )
-                    + f"{rng.randint(0, 99999999):08d}"
-                )
-                if phone not in used_phones:
-                    used_phones.add(phone)
-                    break
+            number = _id_number(rng, birth, gender, used_ids)
+            phone = _phone(rng, used_phones)
             work_start = max(
                 birth.replace(year=birth.year + 22)
                 if not (birth.month == 2 and birth.day == 29)
@@ -244,12 +264,94 @@ def build(ctx: dict[str, Any]) -> None:
     ctx["logins"].insert(
         2, (f"会员（{member.name}，{member.union.name}）", "huiyuan", ctx["logins"][0][2])
     )
-    ctx["member_count"] = len(members)
+    officers = _officers(ctx, used_ids, used_phones, serial)
+    ctx["member_count"] = len(members) + len(officers)
     ctx["newcomers"] = newcomers
-    # Each 分工会 knows how many staff it has (a few are not union members), so that its
-    # chair's dashboard shows its 入会率 too.
-    for branch in ctx["branches"]:
-        on_roster = Member.objects.filter(
-            subtree_q(branch.path, "union__path"), status="active"
-        ).count()
-        union_update(actor=None, union=branch, headcount=on_roster + max(1, on_roster // 15))
+    _headcounts(ctx)
+
+
+def _officers(
+    ctx: dict[str, Any], used_ids: set[str], used_phones: set[str], serial: int
+) -> list[Member]:
+    """The officers' own records, linked to their logins where these exist already.
+
+    Made after everyone else, with a random generator of their own, so that the rest of
+    the demo (who retires, who is visited in hospital) stays as it was; they take no
+    part in the year's changes. The records of logins a later builder makes are left in
+    ``ctx["officer_members"]`` for it to link.
+    """
+    rng = random.Random(2026)
+    today = dt.date.today()
+    users: dict[str, User] = ctx["users"]
+    by_name = {g.name: g for g in ctx["groups"]}
+    officers: dict[str, Member] = {}
+    for key, name, group_name, gender, title in OFFICERS:
+        user = users.get(key)
+        group = by_name[group_name]
+        birth = _date_between(rng, dt.date(1970, 1, 1), dt.date(1988, 12, 31))
+        work_start = dt.date(birth.year + 22, 8, 1)
+        serial += 1
+        member = member_create(
+            actor=None,
+            union=group,
+            join_kind=ChangeKind.JOIN,
+            name=user.full_name if user else name,
+            gender=gender,
+            id_number=_id_number(rng, birth, gender, used_ids),
+            phone=_phone(rng, used_phones),
+            employee_no=f"{ctx['groups'].index(group) // 8 + 1}{serial:04d}",
+            department=group_name,
+            job_title=title,
+            employment_type=EmploymentType.STAFF,
+            ethnicity="汉族",
+            political_status="中共党员",
+            education=rng.choice(["硕士研究生", "大学本科"]),
+            work_start_date=work_start,
+            join_date=min(work_start + dt.timedelta(days=rng.randint(30, 200)), today),
+            monthly_wage=Decimal(rng.randrange(9000, 14500, 10)),
+        )
+        if user is not None:
+            member_link_user(actor=None, member=member, user=user)
+        officers[key] = member
+    ctx["officer_members"] = officers
+    return list(officers.values())
+
+
+def _headcounts(ctx: dict[str, Any]) -> None:
+    """职工人数 that add up, as a chair reads them in 组织.
+
+    A group's staff are the members on its roster (在册) and a few who have not joined; a
+    branch's, a school's and the district's are those of the nodes under them (and of
+    any member registered at the node itself). A school keeps the headcount the tree was
+    built with: its staff who are not members are spread over its groups, at least one
+    each and the rest by size.
+    """
+    rng = random.Random(2027)
+    on_roster = dict(
+        Member.objects.filter(status=MemberStatus.ACTIVE)
+        .values("union")
+        .annotate(n=Count("id"))
+        .values_list("union", "n")
+    )
+    groups: list[Union] = ctx["groups"]
+    headcount: dict[int, int] = {}
+    for school in ctx["schools"]:
+        mine = [g for g in groups if g.path.startswith(school.path)]
+        members = sum(on_roster.get(g.pk, 0) for g in mine)
+        staff = max(school.headcount, members + len(mine))
+        # One in every group (no group is all members), the rest where the people are.
+        weights = [on_roster.get(g.pk, 0) + 1 for g in mine]
+        outside = Counter(mine) + Counter(
+            rng.choices(mine, weights=weights, k=staff - members - len(mine))
+        )
+        for g in mine:
+            headcount[g.pk] = on_roster.get(g.pk, 0) + outside[g]
+    # Bottom up: the deepest nodes first, each adding itself to its parent.
+    nodes = sorted([*ctx["branches"], *ctx["schools"], ctx["root"]], key=lambda u: -u.depth)
+    for node in nodes:
+        headcount[node.pk] = on_roster.get(node.pk, 0) + sum(
+            headcount[u.pk] for u in [*groups, *nodes] if u.parent_id == node.pk
+        )
+    for node in [*groups, *nodes]:
+        if node.headcount != headcount[node.pk]:
+            union_update(actor=None, union=node, headcount=headcount[node.pk])

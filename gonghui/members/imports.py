@@ -164,11 +164,11 @@ _PLAIN = ("name", "employee_no", "department", "job_title", "ethnicity", "politi
 _DATES = ("birth_date", "work_start_date", "join_date")
 #: Database columns an import may change, with the label shown in the preview.
 _DB_FIELDS = (
-    "union_id", "name", "name_pinyin", "name_initials", "gender", "id_number_enc",
-    "id_number_hash", "id_number_masked", "birth_date", "phone_enc", "phone_hash",
-    "phone_masked", "employee_no", "department", "job_title", "employment_type", "ethnicity",
-    "political_status", "education", "work_start_date", "join_date", "card_no", "status",
-    "monthly_wage",
+    "union_id", "name", "name_pinyin", "name_initials", "name_sort", "gender",
+    "id_number_enc", "id_number_hash", "id_number_masked", "birth_date", "phone_enc",
+    "phone_hash", "phone_masked", "employee_no", "department", "job_title",
+    "employment_type", "ethnicity", "political_status", "education", "work_start_date",
+    "join_date", "card_no", "status", "monthly_wage",
 )  # fmt: skip
 _SHOWN = {
     "union_id": "所属工会", "name": "姓名", "gender": "性别", "id_number_masked": "身份证号",
@@ -1020,7 +1020,7 @@ class MemberImport(ImportSpec):
         gender = dict(Gender.choices)
         employment = dict(EmploymentType.choices)
         statuses = dict(MemberStatus.choices)
-        for m in qs.order_by("union__path", "name_pinyin", "pk").values(*fields).iterator(2000):
+        for m in qs.order_by("union__path", "name_sort", "pk").values(*fields).iterator(2000):
             values: dict[str, Any] = {
                 "name": m["name"],
                 "gender": gender.get(m["gender"], ""),

@@ -21,6 +21,10 @@ from .choices import (
     MemberStatus,
 )
 
+#: ``Member.name_sort``'s length: a name of 50 characters, each at most a syllable of six
+#: letters and its end mark, then its code point in six hex digits.
+NAME_SORT_LENGTH = 50 * (6 + 1) + 50 * 6
+
 
 class Member(TimeStampedModel):
     """One person on one union's roster.
@@ -38,8 +42,11 @@ class Member(TimeStampedModel):
         "org.Union", verbose_name="所属工会", on_delete=models.PROTECT, related_name="members"
     )
     name = models.CharField("姓名", max_length=50)
-    # Indexed by member_pinyin_walk_idx, which leads with it.
+    # The pinyin search looks it up by prefix (member_pinyin_idx).
     name_pinyin = models.CharField("姓名拼音", max_length=200, editable=False)
+    # The roster's order: syllable by syllable, surname first, then the characters (see
+    # services.name_readings). Indexed by member_name_walk_idx, which leads with it.
+    name_sort = models.CharField("姓名排序", max_length=NAME_SORT_LENGTH, editable=False)
     name_initials = models.CharField("拼音首字母", max_length=50, db_index=True, editable=False)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices, blank=True)
     id_number_enc = models.TextField("身份证号（密文）", blank=True, editable=False)
@@ -90,12 +97,14 @@ class Member(TimeStampedModel):
     class Meta:
         verbose_name = "会员"
         verbose_name_plural = "会员"
-        ordering = ["name_pinyin", "id"]
+        ordering = ["name_sort", "id"]
         indexes = [
             # The roster's order, and each row's union beside it: a page of a large result
             # walks this index and checks the union without reading the row (see
-            # queries.RosterPaginator); the pinyin search uses its leading column.
-            models.Index(fields=["name_pinyin", "id", "union"], name="member_pinyin_walk_idx"),
+            # queries.RosterPaginator).
+            models.Index(fields=["name_sort", "id", "union"], name="member_name_walk_idx"),
+            # The pinyin search (``zhangs``): a prefix range of its own.
+            models.Index(fields=["name_pinyin"], name="member_pinyin_idx"),
             models.Index(fields=["union", "status"], name="member_union_status_idx"),
             # A name search (name contains 「王云」) reads names by union without the rows.
             models.Index(fields=["union", "name"], name="member_union_name_idx"),

@@ -182,7 +182,7 @@ class RosterPaginator(Paginator):
     - many matches (a federation's whole roster, a large union): ``walk`` the name
       index in order, check each row, stop after one page. ``walk`` names subtrees with
       ``LIKE`` so that SQLite, which keeps no statistics, cannot take the union index
-      instead (``member_pinyin_walk_idx`` holds each row's union beside its name);
+      instead (``member_name_walk_idx`` holds each row's union beside its name);
     - few matches (a branch, a search): find the matching ids first, by the indexes
       the count used, and only then read and sort those rows. Reading every row in
       scope and sorting them all is what SQLite does otherwise for a name search.
@@ -267,7 +267,7 @@ def find_members(viewer: User, perm: Perm, text: str, limit: int = 20) -> list[M
     if by_code:
         return by_code
     by_name = qs.filter(name=text).order_by(
-        Case(When(status__in=CURRENT_STATUSES, then=0), default=1), "name_pinyin", "pk"
+        Case(When(status__in=CURRENT_STATUSES, then=0), default=1), "name_sort", "pk"
     )
     found = list(by_name[:limit])
     current = [m for m in found if m.status in CURRENT_STATUSES]
@@ -280,7 +280,7 @@ def suggest_members(viewer: User, perm: Perm, text: str, limit: int = 12) -> lis
         return []
     qs = visible(Member.objects.select_related("union"), viewer, perm).filter(search_q(text))
     return list(
-        qs.order_by(Case(When(status__in=CURRENT_STATUSES, then=0), default=1), "name_pinyin")[
+        qs.order_by(Case(When(status__in=CURRENT_STATUSES, then=0), default=1), "name_sort", "pk")[
             :limit
         ]
     )

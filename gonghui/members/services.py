@@ -40,7 +40,7 @@ from .choices import (
     EmploymentType,
     Gender,
 )
-from .models import Member, MembershipChange
+from .models import NAME_SORT_LENGTH, Member, MembershipChange
 
 
 class MemberFields(TypedDict, total=False):
@@ -163,7 +163,41 @@ _PLAIN_HAN_NAME = re.compile("[\u4e00-\u9fff]{1,4}")
 
 
 def name_pinyin(name: str) -> tuple[str, str]:
-    """``("zhangsan", "zs")`` for 张三; letters only, lower case.
+    """``("zhangsan", "zs")`` for 张三; letters only, lower case."""
+    pinyin, initials, _ = name_readings(name)
+    return pinyin, initials
+
+
+#: Ends each syllable in :func:`name_readings`' sort key. A digit sorts below every letter
+#: both byte by byte (SQLite, PostgreSQL's ``C``) and at the first level of the collations
+#: a PostgreSQL database often has (glibc ``en_US.UTF-8``, ICU), which pass over spaces
+#: and punctuation there: with a space, "chen wei" would sort as "chenwei", after
+#: "cheng gang" again.
+_SYLLABLE_END = "0"
+
+
+def name_readings(name: str) -> tuple[str, str, str]:
+    """The pinyin, its initials and the roster's sort key of ``name``.
+
+    The sort key (``Member.name_sort``) is each syllable followed by ``0``, surname first,
+    then every character's code point in six hex digits: 陈伟 ``chen0wei0009648004f1f``.
+    So all 陈 (chen) come before all 程 (cheng), 杜 (du) before 段 (duan), a name before
+    the longer names it starts, and names that read the same are ordered by their
+    characters. The code points start with ``0`` or ``1``, below any letter, so they
+    never outrank a syllable. Only digits and lower-case letters: the same order under
+    byte order and under any collation a database may use.
+    """
+    syllables = _syllables(name)
+    key = "".join(s + _SYLLABLE_END for s in syllables) + "".join(f"{ord(c):06x}" for c in name)
+    return (
+        "".join(syllables)[:200],
+        "".join(s[0] for s in syllables)[:50],
+        key[:NAME_SORT_LENGTH],
+    )
+
+
+def _syllables(name: str) -> tuple[str, ...]:
+    """The syllables of ``name``, letters only, lower case, the surname's own reading.
 
     Most names are two or three common characters that form no word of pypinyin's
     phrase dictionary; pypinyin then reads them character by character, each with its
@@ -186,16 +220,21 @@ def name_pinyin(name: str) -> tuple[str, str]:
             syllables = [_char_pinyin(ch) for ch in name]
             if name[0] in _SURNAMES and syllables[0]:
                 syllables[0] = _SURNAMES[name[0]]
-            syllables = [s for s in syllables if s]
-            return "".join(syllables)[:200], "".join(s[0] for s in syllables)[:50]
-    return _whole_name_pinyin(name)
+            return tuple(s for s in syllables if s)
+    return _whole_name_syllables(name)
 
 
 @functools.lru_cache(maxsize=65536)
-def _whole_name_pinyin(name: str) -> tuple[str, str]:
+def _whole_name_syllables(name: str) -> tuple[str, ...]:
     syllables = [s.lower() for s in _pinyin().lazy_pinyin(name) if s.isascii() and s.isalpha()]
     if name and name[0] in _SURNAMES and syllables:
         syllables[0] = _SURNAMES[name[0]]
+    return tuple(syllables)
+
+
+def _whole_name_pinyin(name: str) -> tuple[str, str]:
+    """:func:`name_pinyin` as pypinyin reads the whole name (what the fast path matches)."""
+    syllables = _whole_name_syllables(name)
     return "".join(syllables)[:200], "".join(s[0] for s in syllables)[:50]
 
 
@@ -248,7 +287,7 @@ def apply_fields(
         elif len(name) > 50:
             errors["name"] = "姓名过长（最多 50 个字）。"
         member.name = name
-        member.name_pinyin, member.name_initials = name_pinyin(name)
+        member.name_pinyin, member.name_initials, member.name_sort = name_readings(name)
     for key in _PLAIN_FIELDS:
         if key in data:
             clean = normalize_code if key == "employee_no" else normalize_text

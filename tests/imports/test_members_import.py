@@ -229,6 +229,25 @@ def test_reimport_updates_instead_of_duplicating(world: World, tmp_path: Path) -
     assert entry.changes == {"部门": ["", "教务处"], "月工资": ["5000.00", "5500.00"]}
 
 
+def test_imported_names_get_the_rosters_sort_key(world: World, tmp_path: Path) -> None:
+    from gonghui.members.services import name_readings
+
+    numbers = [f.id_number() for _ in range(3)]
+    rows = [
+        [name, number, "", f"S{i}", "YZGZYW", "2020-01-01", "", "", ""]
+        for i, (name, number) in enumerate(zip(["陈伟", "程刚", "陈安"], numbers, strict=True))
+    ]
+    assert run(tmp_path, rows).written
+    imported = Member.objects.filter(employee_no__startswith="S")
+    assert [m.name for m in imported] == ["陈安", "陈伟", "程刚"]
+    # A name changed by a later import moves the member.
+    rows[1][0] = "曾刚"
+    assert run(tmp_path, rows).written
+    renamed = Member.objects.get(employee_no="S1")
+    assert (renamed.name, renamed.name_sort) == ("曾刚", name_readings("曾刚")[2])
+    assert [m.name for m in imported.all()] == ["陈安", "陈伟", "曾刚"]
+
+
 def test_blank_cells_keep_what_is_stored(world: World, tmp_path: Path) -> None:
     # Only name and 工号: the member is found by 工号 in the school, nothing else changes.
     result = run(tmp_path, [["张三", "", "", "T001", "YZGZYW", "", "", "", ""]])
